@@ -1,0 +1,215 @@
+"""The function contract (design §3): a declaration, a platform-neutral ``main(event, ctx)``, and its outcome.
+
+A function module declares itself once::
+
+    @function("users-register", http("POST", "/register"), emits=["user.created"])
+    def main(event: CloudEvent, ctx: Context) -> Response: ...
+
+    handle, new = main.handle, main.new     # OpenFaaS python3-http and Knative func-python entry points
+
+The declaration (``FunctionSpec``) is the single source of truth the deployment generator, the local runner and
+the event catalogue checks read: trigger (HTTP route, event types or schedule), emitted types, secrets, timeout.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Union
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cloudevents.core.base import BaseCloudEvent
+
+    from .auth import Principal
+    from .config import Config
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}$")  # DNS-1035: what both platforms accept as a name
+GROUPS = ("users", "events", "ticketing", "interactions", "chat", "notifications", "media")
+
+
+# ---- triggers -------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HttpTrigger:
+    """Served at ``http://<group>.<HOST><path>`` for ``method``; ``{name}`` segments become path params."""
+
+    method: str
+    path: str
+
+    def pattern(self) -> re.Pattern[str]:
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path.rstrip("/") or "/"))
+        return re.compile("^" + regex + "/?$")
+
+
+@dataclass(frozen=True)
+class EventTrigger:
+    """Invoked for each CloudEvent whose ``type`` is one of ``types`` (routing key on exchange ``eventonight``)."""
+
+    types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ScheduleTrigger:
+    """Invoked on a cron schedule (OpenFaaS cron-connector, Knative PingSource)."""
+
+    cron: str
+
+
+Trigger = Union[HttpTrigger, EventTrigger, ScheduleTrigger]
+
+
+def http(method: str, path: str) -> HttpTrigger:
+    return HttpTrigger(method.upper(), path)
+
+
+def on_event(*types: str) -> EventTrigger:
+    return EventTrigger(tuple(types))
+
+
+def every(cron: str) -> ScheduleTrigger:
+    return ScheduleTrigger(cron)
+
+
+# ---- outcome --------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Response:
+    """What a function answers; the adapters encode it for their platform. ``body`` is JSON-serialisable or bytes."""
+
+    status: int = 200
+    body: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def to_record(self) -> dict[str, Any]:
+        """The form stored in the idempotency ledger for replays (bytes bodies are not replayable)."""
+        return {"status": self.status, "body": self.body, "headers": dict(self.headers)}
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Response:
+        return cls(record["status"], record.get("body"), record.get("headers") or {})
+
+
+ACCEPTED = Response(202)
+
+
+# ---- invocation context ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """The HTTP request behind a command or webhook, kept whole: Stripe signatures need the raw body."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]  # lower-cased names
+    query: Mapping[str, list[str]]
+    body: bytes
+    path_params: Mapping[str, str] = field(default_factory=dict)
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name.lower(), default)
+
+    def query_one(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[-1] if values else default
+
+
+@dataclass
+class Context:
+    """What ``main`` may touch. Built by the invoker; functions never read the environment or the clock directly."""
+
+    spec: FunctionSpec
+    config: Config
+    now: datetime  # read once per invocation
+    log: Any  # a logging.LoggerAdapter carrying function, trace id and key
+    key: str  # the invocation's idempotency key ("" for queries)
+    principal: Principal | None = None
+    http: HttpRequest | None = None
+    store: Any = None  # runtime.store.GroupStore, lazily connected
+
+    @property
+    def db(self):
+        """The group's MongoDB database (``eventonight_<group>``)."""
+        return self.store.db
+
+    def commit(self, *args, **kwargs):
+        """Commit one document with its outgoing events and this invocation's receipt (see ``runtime.store``)."""
+        return self.store.commit(self, *args, **kwargs)
+
+
+# ---- declaration ----------------------------------------------------------------------------------------------
+
+Main = Callable[["BaseCloudEvent", Context], Union[Response, None]]
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """Everything the platforms, the runner and the checks need to know about one function."""
+
+    name: str
+    trigger: Trigger
+    main: Main
+    emits: tuple[str, ...] = ()
+    auth: str = "public"  # "public" | "optional" (identity if a valid token is sent) | "required"
+    roles: tuple[str, ...] = ()  # realm roles of which the caller needs one
+    state_changing: bool = True  # records an idempotency key; False for queries and token exchanges
+    timeout_seconds: int = 10
+    secrets: tuple[str, ...] = ()
+    requirements: tuple[str, ...] = ()  # extra PyPI distributions beyond the runtime's (pinned in pyproject)
+    redact: tuple[str, ...] = ()  # body fields kept out of the payload hash and logs (passwords)
+    finish: Callable[..., Response] | None = None  # runs after a fresh or replayed result (ephemeral parts)
+
+    @property
+    def group(self) -> str:
+        return self.name.split("-", 1)[0]
+
+    @property
+    def database(self) -> str:
+        return f"eventonight_{self.group}"
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not NAME_PATTERN.match(self.name):
+            problems.append(f"name {self.name!r} is not a DNS-1035 label")
+        if self.group not in GROUPS:
+            problems.append(f"name {self.name!r} must start with a group: one of {', '.join(GROUPS)}")
+        if self.auth not in ("public", "optional", "required"):
+            problems.append(f"auth {self.auth!r} is not public, optional or required")
+        if self.roles and self.auth != "required":
+            problems.append("roles need auth='required'")
+        if problems:
+            raise ValueError(f"function {self.name}: " + "; ".join(problems))
+
+    # The platform entry points, built on first use so importing a handler stays cheap.
+    @property
+    def handle(self):
+        from .adapters.openfaas import entry_point
+
+        return entry_point(self)
+
+    @property
+    def new(self):
+        from .adapters.knative import entry_point
+
+        return entry_point(self)
+
+    def __call__(self, event, ctx):  # a declared function is still callable as itself
+        return self.main(event, ctx)
+
+
+def function(name: str, trigger: Trigger, *, emits: list[str] | tuple[str, ...] = (), auth: str | None = None,
+             roles: list[str] | tuple[str, ...] = (), state_changing: bool | None = None, timeout_seconds: int = 10,
+             secrets: list[str] | tuple[str, ...] = (), requirements: list[str] | tuple[str, ...] = (),
+             redact: list[str] | tuple[str, ...] = (), finish: Callable[..., Response] | None = None):
+    """Declare ``main`` as the function ``name`` (``<group>-<action>``). See the module docstring."""
+    if state_changing is None:
+        state_changing = not (isinstance(trigger, HttpTrigger) and trigger.method == "GET")
+    if auth is None:
+        auth = "required" if roles else "public"
+
+    def declare(main: Main) -> FunctionSpec:
+        return FunctionSpec(name=name, trigger=trigger, main=main, emits=tuple(emits), auth=auth, roles=tuple(roles),
+                            state_changing=state_changing, timeout_seconds=timeout_seconds, secrets=tuple(secrets),
+                            requirements=tuple(requirements), redact=tuple(redact), finish=finish)
+
+    return declare
