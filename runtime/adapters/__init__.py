@@ -1,0 +1,20 @@
+"""Platform adapters: each decodes what its platform delivers into ``runtime.invoke.RawHttp``, calls the one
+pipeline, and encodes the ``Response`` back. No HTTP or AMQP types reach a function's ``main``."""
+from __future__ import annotations
+
+import json
+
+from ..contract import Response
+
+
+def encode_body(response: Response) -> tuple[bytes, dict[str, str]]:
+    """The response body as bytes and the headers to send with it (JSON unless the function chose otherwise)."""
+    headers = dict(response.headers)
+    body = response.body
+    if body is None:
+        return b"", headers
+    if isinstance(body, (bytes, bytearray)):
+        headers.setdefault("Content-Type", "application/octet-stream")
+        return bytes(body), headers
+    headers.setdefault("Content-Type", "application/json")
+    return json.dumps(body, default=str).encode(), headers

@@ -1,0 +1,73 @@
+"""Publishing to RabbitMQ with publisher confirms (pika), one connection per process, reconnecting on failure.
+
+Consumers are the platforms' business (OpenFaaS connector, Knative trigger dispatcher, or the local runner's
+emulation of both in ``local-runner/``); functions only publish, and only through the outbox relay.
+"""
+from __future__ import annotations
+
+import threading
+
+from .envelope import EXCHANGE, AmqpMessage
+from .errors import Unavailable
+
+CONNECT_TIMEOUT_SECONDS = 3
+
+
+class Publisher:
+    """Publishes persistent messages to the topic exchange and waits for the broker's confirm of each."""
+
+    def __init__(self, amqp_url: str):
+        self.amqp_url = amqp_url
+        self._lock = threading.Lock()  # pika's BlockingConnection is not thread-safe
+        self._connection = None
+        self._channel = None
+
+    def _open(self):
+        import pika
+
+        params = pika.URLParameters(self.amqp_url)
+        params.socket_timeout = CONNECT_TIMEOUT_SECONDS
+        params.blocked_connection_timeout = CONNECT_TIMEOUT_SECONDS * 2
+        params.connection_attempts = 1
+        self._connection = pika.BlockingConnection(params)
+        self._channel = self._connection.channel()
+        self._channel.confirm_delivery()
+        self._channel.exchange_declare(EXCHANGE, exchange_type="topic", durable=True)
+
+    def publish(self, message: AmqpMessage) -> None:
+        """Returns once the broker confirmed the message; raises ``Unavailable`` otherwise (nothing is lost:
+        the outbox keeps the entry until a publish is confirmed)."""
+        import pika
+        from pika.exceptions import AMQPError
+
+        with self._lock:
+            try:
+                if self._channel is None or self._channel.is_closed:
+                    self.close_quietly()
+                    self._open()
+                self._channel.basic_publish(
+                    EXCHANGE, message.routing_key, message.body,
+                    pika.BasicProperties(content_type=message.content_type, message_id=message.message_id,
+                                         headers=dict(message.headers), delivery_mode=2, type=message.routing_key))
+            except (AMQPError, OSError) as exc:
+                self.close_quietly()
+                raise Unavailable(f"broker publish failed: {exc.__class__.__name__}") from exc
+
+    def close_quietly(self) -> None:
+        try:
+            if self._connection is not None and self._connection.is_open:
+                self._connection.close()
+        except Exception:  # noqa: BLE001 - closing a broken connection must never mask the original error
+            pass
+        self._connection = self._channel = None
+
+
+_publishers: dict[str, Publisher] = {}
+_publishers_lock = threading.Lock()
+
+
+def publisher_for(amqp_url: str) -> Publisher:
+    with _publishers_lock:
+        if amqp_url not in _publishers:
+            _publishers[amqp_url] = Publisher(amqp_url)
+        return _publishers[amqp_url]

@@ -1,0 +1,221 @@
+"""The one invocation pipeline every adapter calls: decode → authenticate → claim key → main → record → encode.
+
+Order of steps (so bad input changes nothing): parse the request, authenticate and authorise from the token,
+then claim the idempotency key, run ``main``, and record the outcome under the lease. Queries skip the ledger.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import parse_qs
+
+from cloudevents.core.v1.event import CloudEvent
+
+from . import envelope, logs
+from .config import LEASE_MARGIN_SECONDS, Config
+from .contract import Context, EventTrigger, FunctionSpec, HttpRequest, HttpTrigger, Response, ScheduleTrigger
+from .errors import BadRequest, Forbidden, FunctionError, InternalError, LeaseLost, NotFound, Unauthorized
+from .idempotency import MAX_KEY_LENGTH, Ledger, Replay, payload_hash
+
+REPLAY_HEADER = "Idempotent-Replayed"  # Stripe's name for the same signal
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class RawHttp:
+    """An HTTP request as an adapter received it (header names in any case, query string undecoded)."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    query_string: str
+    body: bytes
+
+
+class Runtime:
+    """Per-process state shared by invocations: config, store, publisher, token verifier, ledger indexes."""
+
+    def __init__(self, config: Config | None = None, clock: Callable[[], datetime] = utc_now):
+        self.config = config or Config()
+        self.clock = clock
+        self._stores: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        logs.configure(self.config.get("LOG_LEVEL", "INFO"))
+
+    def store(self, spec: FunctionSpec):
+        from .broker import publisher_for
+        from .store import GroupStore
+
+        with self._lock:
+            if spec.database not in self._stores:
+                publisher = publisher_for(self.config.amqp_url) if spec.emits else None
+                store = GroupStore(self.config.mongo_uri, spec.database, publisher)
+                self._stores[spec.database] = store
+                Ledger(store.db).ensure_indexes()
+            return self._stores[spec.database]
+
+    def verifier(self):
+        from .auth import verifier_for
+
+        return verifier_for(self.config)
+
+
+_default_runtime: Runtime | None = None
+
+
+def default_runtime() -> Runtime:
+    global _default_runtime
+    if _default_runtime is None:
+        _default_runtime = Runtime()
+    return _default_runtime
+
+
+# ---- decoding -------------------------------------------------------------------------------------------------
+
+def decode(spec: FunctionSpec, raw: RawHttp) -> tuple[CloudEvent, HttpRequest | None]:
+    """Turn what the platform delivered into the function's CloudEvent (and the HTTP request for commands)."""
+    if not isinstance(spec.trigger, HttpTrigger):
+        if not envelope.is_cloudevent_request(raw.headers, raw.body):
+            raise BadRequest("This function is triggered by CloudEvents; send one (binary or structured).",
+                             code="invalid_cloudevent")
+        event = envelope.from_http(raw.headers, raw.body)
+        if isinstance(spec.trigger, EventTrigger) and event.get_type() not in spec.trigger.types:
+            raise BadRequest(f"{spec.name} does not handle events of type {event.get_type()}",
+                             code="unexpected_event_type")
+        return event, None
+    match = spec.trigger.pattern().match(raw.path or "/")
+    if raw.method.upper() != spec.trigger.method or match is None:
+        raise NotFound(f"No route for {raw.method.upper()} {raw.path}")
+    headers = {k.lower(): v for k, v in raw.headers.items()}
+    request = HttpRequest(method=raw.method.upper(), path=raw.path, headers=headers,
+                          query=parse_qs(raw.query_string, keep_blank_values=True), body=raw.body,
+                          path_params=match.groupdict())
+    key = headers.get("idempotency-key") or headers.get("x-request-id") or str(uuid.uuid4())
+    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise BadRequest(f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable characters.",
+                         code="invalid_idempotency_key")
+    data = None
+    content_type = headers.get("content-type", "")
+    if raw.body and "json" in content_type:
+        try:
+            data = json.loads(raw.body)
+        except ValueError:
+            raise BadRequest("The request body is not valid JSON.", code="invalid_json") from None
+    attributes = {"type": f"com.eventonight.{spec.name}", "source": f"//{spec.group}{raw.path}", "id": key,
+                  "time": utc_now(), "datacontenttype": "application/json"}
+    return CloudEvent(attributes=attributes, data=data), request
+
+
+def _bearer(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    value = request.header("authorization") or ""
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+# ---- the pipeline ---------------------------------------------------------------------------------------------
+
+def invoke(spec: FunctionSpec, raw: RawHttp, runtime: Runtime | None = None) -> Response:
+    """Run one invocation end to end; never raises (every failure becomes the one JSON error shape)."""
+    runtime = runtime or default_runtime()
+    trace_id = raw.headers.get("traceparent") or raw.headers.get("x-request-id") or uuid.uuid4().hex
+    log = logs.invocation_log(spec.name, trace_id)
+    try:
+        event, request = decode(spec, raw)
+        return run(spec, event, request, runtime, log)
+    except FunctionError as error:
+        return error_response(error, log)
+    except Exception as exc:  # noqa: BLE001 - a bug: log it whole, reveal nothing
+        log.exception("unhandled error")
+        return error_response(InternalError(str(exc)), log)
+
+
+def run(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None, runtime: Runtime, log) -> Response:
+    principal = None
+    if isinstance(spec.trigger, HttpTrigger) and spec.auth != "public":
+        token = _bearer(request)
+        if token is None and spec.auth == "required":
+            raise Unauthorized("A bearer token is required.")
+        if token is not None:
+            try:
+                principal = runtime.verifier().verify(token)
+            except Unauthorized:
+                if spec.auth == "required":
+                    raise
+        if spec.roles and (principal is None or not principal.roles & set(spec.roles)):
+            raise Forbidden(f"This needs the role {' or '.join(spec.roles)}.")
+    wall = runtime.clock()
+    # A schedule tick carries the time it stands for: that is the domain clock (tests drive it that way).
+    now = event.get_time() if isinstance(spec.trigger, ScheduleTrigger) and event.get_time() else wall
+    key = "" if not spec.state_changing else (event.get_id() if request else envelope.dedup_key(event))
+    log.extra.update(key=key, event_type=event.get_type())
+    ctx = Context(spec=spec, config=runtime.config, now=now, log=log, key=key, principal=principal, http=request,
+                  store=runtime.store(spec))
+    if not spec.state_changing:
+        return _finish(spec, event, ctx, _call(spec, event, ctx))
+
+    ledger = Ledger(ctx.db)
+    digest = payload_hash(_payload(spec, event, request, principal))
+    lease_seconds = runtime.config.function_timeout_seconds + LEASE_MARGIN_SECONDS
+    claim = ledger.claim(spec.name, key, digest, wall, lease_seconds)
+    if isinstance(claim, Replay):
+        log.info("replayed stored reply")
+        replay = Response.from_record(claim.reply)
+        replay = Response(replay.status, replay.body, {**replay.headers, REPLAY_HEADER: "true"})
+        return _finish(spec, event, ctx, replay)
+    try:
+        response = _call(spec, event, ctx)
+    except FunctionError as error:
+        if not ledger.fail(claim, {"status": error.status, **error.body()}, runtime.clock()):
+            log.warning("failure not recorded: lease superseded")
+        raise
+    except Exception as exc:
+        ledger.fail(claim, {"status": 500, "error": "internal", "message": exc.__class__.__name__}, runtime.clock())
+        raise
+    try:
+        ledger.complete(claim, response.to_record(), runtime.clock())
+    except LeaseLost:
+        # A newer attempt owns the key. Our commit, if any, was fenced by its receipt, so this reply is the
+        # one that attempt will also report; the ledger keeps the newer attempt's record untouched.
+        log.warning("lease superseded before completion; the newer attempt's record stands")
+    return _finish(spec, event, ctx, response)
+
+
+def _call(spec: FunctionSpec, event: CloudEvent, ctx: Context) -> Response:
+    result = spec.main(event, ctx)
+    if result is None:
+        return Response(202)
+    if not isinstance(result, Response):
+        raise InternalError(f"{spec.name} returned {type(result).__name__}, not a Response")
+    return result
+
+
+def _finish(spec: FunctionSpec, event: CloudEvent, ctx: Context, response: Response) -> Response:
+    return spec.finish(event, ctx, response) if spec.finish and response.status < 300 else response
+
+
+def _payload(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None, principal) -> Any:
+    """What must be equal for two invocations with one key to be the same request (redacted fields excluded)."""
+    if request is None:
+        return {"attributes": envelope.stable_attributes(event), "data": event.get_data()}
+    body: Any = event.get_data() if event.get_data() is not None else request.body
+    if isinstance(body, dict) and spec.redact:
+        body = {k: v for k, v in body.items() if k not in spec.redact}
+    return {"method": request.method, "path": request.path, "query": dict(request.query), "body": body,
+            "user": principal.user_id if principal else None}
+
+
+def error_response(error: FunctionError, log) -> Response:
+    level = log.error if error.status >= 500 else log.info
+    level("answered with an error", fields={"status": error.status, "error": error.code,
+                                            "detail": str(error) if error.status >= 500 else error.message})
+    return Response(error.status, error.body(), error.headers())

@@ -1,0 +1,76 @@
+"""The outbox relay: publishes what commits left in documents' embedded ``_outbox`` and marks it sent.
+
+Runs in two places: right after a commit (the fast path, for that one document) and as each group's scheduled
+relay function (``<group>-outbox-relay``), which sweeps every collection of the group for ``_outbox_pending``
+documents. Both publish with confirms, then ``$pull`` exactly the confirmed entries, so an entry is removed only
+after the broker has it; a crash in between re-publishes it with the same CloudEvent id (consumers dedupe on
+``source`` + ``id``).
+"""
+from __future__ import annotations
+
+import random
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from .envelope import new_event, to_amqp
+from .errors import Unavailable
+from .store import OUTBOX, PENDING
+
+BACKOFF_BASE_SECONDS = 0.2
+BACKOFF_CAP_SECONDS = 5.0
+
+
+def backoff_seconds(attempt: int, base: float = BACKOFF_BASE_SECONDS, cap: float = BACKOFF_CAP_SECONDS) -> float:
+    """Exponential backoff with full jitter (attempt 0, 1, 2, ...)."""
+    return random.uniform(0, min(cap, base * (2 ** attempt)))
+
+
+def entry_to_event(entry: dict[str, Any]):
+    time_ = entry["time"]
+    if isinstance(time_, datetime) and time_.tzinfo is None:
+        time_ = time_.replace(tzinfo=timezone.utc)
+    return new_event(entry["type"], entry["source"], entry["data"], event_id=entry["id"], time=time_,
+                     subject=entry.get("subject"), extensions=entry.get("extensions"))
+
+
+def publish_document(collection, doc_id: Any, publisher, log=None) -> int:
+    """Publish one document's pending entries in order; stop at the first failure (order is kept)."""
+    doc = collection.find_one({"_id": doc_id, PENDING: True}, {OUTBOX: 1})
+    if not doc or not doc.get(OUTBOX):
+        return 0
+    sent: list[str] = []
+    try:
+        for entry in doc[OUTBOX]:
+            publisher.publish(to_amqp(entry_to_event(entry)))
+            sent.append(entry["id"])
+    except Unavailable as exc:
+        if log is not None:
+            log.warning("outbox publish deferred to the relay", fields={"error": str(exc), "doc": str(doc_id)})
+    if sent:
+        collection.update_one({"_id": doc_id}, {"$pull": {OUTBOX: {"id": {"$in": sent}}}})
+        # Cleared only if nothing new was appended meanwhile (a concurrent commit sets the flag with its push).
+        collection.update_one({"_id": doc_id, OUTBOX: {"$size": 0}}, {"$set": {PENDING: False}})
+    return len(sent)
+
+
+def sweep(db, publisher, log=None, *, max_documents: int = 500, attempts: int = 4) -> int:
+    """Publish every pending entry of every collection in ``db``; retries a failing broker with backoff.
+
+    Returns the number of events confirmed; raises ``Unavailable`` if entries remain after the last attempt.
+    """
+    total = 0
+    for attempt in range(attempts):
+        remaining = 0
+        for name in sorted(db.list_collection_names()):
+            coll = db[name]
+            for doc in coll.find({PENDING: True}, {"_id": 1, OUTBOX: 1}).limit(max_documents):
+                pending = len(doc.get(OUTBOX) or [])
+                published = publish_document(coll, doc["_id"], publisher, log)
+                total += published
+                remaining += pending - published
+        if remaining == 0:
+            return total
+        if attempt + 1 < attempts:
+            time.sleep(backoff_seconds(attempt))
+    raise Unavailable(f"outbox relay: {remaining} events still unpublished after {attempts} attempts")

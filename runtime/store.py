@@ -1,0 +1,145 @@
+"""The group's MongoDB database and the one way a function changes state: ``commit``.
+
+A commit is ONE atomic single-document update (mongo.md: no stand-in does multi-document transactions faithfully,
+and hot documents conflict under them on a real replica set) that carries, together:
+
+- the state change (the caller's filter + update, optionally an upsert),
+- the events it emits, appended to the document's embedded outbox ``_outbox`` (flag ``_outbox_pending``),
+- the invocation's receipt ``{key, reply}`` in ``_receipts`` (the last few kept), guarded by
+  ``_receipts.key != key`` so a second commit for the same key, by a retry or by a stale worker, is a no-op that
+  returns the first commit's reply.
+
+After the commit the invocation publishes the document's pending entries at once (the fast path); whatever it
+could not publish, the scheduled relay (``runtime.outbox``) publishes later. A crash anywhere loses nothing.
+"""
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import events as catalogue
+from .contract import Response
+from .errors import InternalError
+
+RECEIPTS_KEPT = 16
+OUTBOX, PENDING, RECEIPTS = "_outbox", "_outbox_pending", "_receipts"
+INTERNAL_FIELDS = (OUTBOX, PENDING, RECEIPTS, "_version")
+
+_clients: dict[str, Any] = {}
+_clients_lock = threading.Lock()
+
+
+def mongo_client(uri: str):
+    """One pooled, tz-aware client per URI and process (functions are warm-started; pools are reused)."""
+    with _clients_lock:
+        if uri not in _clients:
+            from pymongo import MongoClient
+
+            _clients[uri] = MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=3000,
+                                        connectTimeoutMS=3000, appname="eventonight-functions")
+        return _clients[uri]
+
+
+@dataclass(frozen=True)
+class Emit:
+    """An event to emit with a commit; ``data`` must match the catalogue schema of ``type``."""
+
+    type: str
+    data: dict[str, Any]
+    subject: str | None = None
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+
+class GroupStore:
+    """The group's database plus commit; the collections' own indexes are declared by the group's code."""
+
+    def __init__(self, uri: str, database: str, publisher=None):
+        self.uri = uri
+        self.database = database
+        self.publisher = publisher  # runtime.broker.Publisher or None (then only the relay publishes)
+        self._prepared: set[str] = set()
+
+    @property
+    def db(self):
+        return mongo_client(self.uri)[self.database]
+
+    def _prepare(self, collection: str) -> None:
+        if collection not in self._prepared:
+            coll = self.db[collection]
+            coll.create_index(f"{RECEIPTS}.key", name="receipts_key")
+            coll.create_index(PENDING, name="outbox_pending", sparse=True)
+            self._prepared.add(collection)
+
+    def commit(self, ctx, collection: str, filter: dict[str, Any], update: dict[str, Any], *,
+               reply: Response, emit: list[Emit] | tuple[Emit, ...] = (), upsert: bool = False) -> Response | None:
+        """Apply ``update`` to the one document matching ``filter``, with ``emit`` and this invocation's receipt.
+
+        Returns ``reply`` when this commit applied, the first reply when an earlier attempt with the same key
+        already committed, and ``None`` when ``filter`` matched nothing (the caller turns that into 404/409).
+        """
+        from pymongo.errors import DuplicateKeyError
+
+        self._prepare(collection)
+        entries = [self._outbox_entry(ctx, index, e) for index, e in enumerate(emit)]
+        update = {op: dict(fields) for op, fields in update.items()}
+        update.setdefault("$push", {})[RECEIPTS] = {
+            "$each": [{"key": ctx.key, "reply": reply.to_record(), "at": ctx.now}], "$slice": -RECEIPTS_KEPT}
+        if entries:
+            update["$push"][OUTBOX] = {"$each": entries}
+            update.setdefault("$set", {})[PENDING] = True
+        guarded = {"$and": [filter, {f"{RECEIPTS}.key": {"$ne": ctx.key}}]}
+        coll = self.db[collection]
+        try:
+            result = coll.update_one(guarded, update, upsert=upsert)
+            applied = result.modified_count == 1 or result.upserted_id is not None
+            doc_id = result.upserted_id
+        except DuplicateKeyError:  # the upsert met an existing document: maybe our own earlier commit
+            applied, doc_id = False, None
+        if not applied:
+            prior = coll.find_one({f"{RECEIPTS}.key": ctx.key}, {"_id": 1, RECEIPTS: 1})
+            if prior is None:
+                return None
+            first = next(r for r in prior[RECEIPTS] if r["key"] == ctx.key)
+            self.publish_pending(collection, prior["_id"], ctx.log)  # finish what a crashed attempt left
+            return Response.from_record(first["reply"])
+        if entries:
+            if doc_id is None:
+                found = coll.find_one({f"{RECEIPTS}.key": ctx.key}, {"_id": 1})
+                doc_id = found["_id"] if found else None
+            if doc_id is not None:
+                self.publish_pending(collection, doc_id, ctx.log)
+        return reply
+
+    def _outbox_entry(self, ctx, index: int, emit: Emit) -> dict[str, Any]:
+        if emit.type not in ctx.spec.emits:
+            raise InternalError(f"{ctx.spec.name} emits {emit.type} but does not declare it")
+        try:
+            catalogue.validate(emit.type, emit.data)
+        except (catalogue.InvalidEventData, catalogue.UnknownEventType) as exc:
+            raise InternalError(f"event does not match the catalogue: {exc}") from exc
+        # Deterministic per (function, key, position): a re-run after a crash emits the same event ids.
+        event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.spec.name}/{ctx.key}/{index}"))
+        entry = {"id": event_id, "type": emit.type, "source": f"/functions/{ctx.spec.name}", "time": ctx.now,
+                 "data": emit.data}
+        if emit.subject:
+            entry["subject"] = emit.subject
+        if emit.extensions:
+            entry["extensions"] = emit.extensions
+        return entry
+
+    def publish_pending(self, collection: str, doc_id: Any, log=None) -> int:
+        """Publish the document's outbox entries in order; returns how many were confirmed."""
+        if self.publisher is None:
+            return 0
+        from .outbox import publish_document
+
+        return publish_document(self.db[collection], doc_id, self.publisher, log)
+
+
+def public(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The document without the runtime's bookkeeping fields."""
+    if doc is None:
+        return None
+    return {k: v for k, v in doc.items() if k not in INTERNAL_FIELDS}
