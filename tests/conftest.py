@@ -1,0 +1,43 @@
+"""Project-wide fixtures. MongoDB ones use ``MONGO_URI`` (scripts/test starts the stand-in and exports it; point
+it at a real MongoDB to run the same tests there, see docs/store.md)."""
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def mongo_uri() -> str:
+    """The MongoDB under test; skips the test when ``MONGO_URI`` is unset (run through ``scripts/test``)."""
+    uri = os.environ.get("MONGO_URI")
+    if not uri:
+        pytest.skip("MONGO_URI is not set: run through scripts/test (starts the stand-in) or point it at a MongoDB")
+    return uri
+
+
+@pytest.fixture(scope="session")
+def mongo_client(mongo_uri):
+    """A tz-aware pymongo client (datetimes come back as aware UTC, as runtime.store's client does)."""
+    from pymongo import MongoClient
+
+    client = MongoClient(mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000)
+    yield client
+    client.close()
+
+
+def unique_db_name(nodeid: str) -> str:
+    """A database name unique to this test run (MongoDB allows at most 63 characters, no ``/\\. "$``)."""
+    base = re.sub(r"[^A-Za-z0-9_]+", "_", nodeid.rsplit("::", 1)[-1])[:40].strip("_") or "test"
+    return f"t_{base}_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def mongo_db(request, mongo_client):
+    """A fresh database of its own for this test, dropped afterwards."""
+    name = unique_db_name(request.node.nodeid)
+    db = mongo_client[name]
+    yield db
+    mongo_client.drop_database(name)
