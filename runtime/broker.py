@@ -6,6 +6,7 @@ emulation of both in ``local-runner/``); functions only publish, and only throug
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from .envelope import EXCHANGE, AmqpMessage
 from .errors import Unavailable
@@ -62,12 +63,21 @@ class Publisher:
         self._connection = self._channel = None
 
 
-_publishers: dict[str, Publisher] = {}
+_publishers: dict[str, object] = {}
 _publishers_lock = threading.Lock()
+_transports: dict[str, Callable[[str], object]] = {}
 
 
-def publisher_for(amqp_url: str) -> Publisher:
+def register_transport(scheme: str, factory: Callable[[str], object]) -> None:
+    """Serve ``<scheme>://`` URLs with another publisher (the local runner's in-memory bus registers
+    ``memory``); anything else is AMQP through pika."""
+    _transports[scheme] = factory
+
+
+def publisher_for(amqp_url: str):
+    """The process-wide publisher for ``amqp_url`` (an object with ``publish(AmqpMessage)``)."""
     with _publishers_lock:
         if amqp_url not in _publishers:
-            _publishers[amqp_url] = Publisher(amqp_url)
+            factory = _transports.get(amqp_url.split(":", 1)[0], Publisher)
+            _publishers[amqp_url] = factory(amqp_url)
         return _publishers[amqp_url]

@@ -23,6 +23,7 @@ from .errors import BadRequest, Forbidden, FunctionError, InternalError, LeaseLo
 from .idempotency import MAX_KEY_LENGTH, Ledger, Replay, payload_hash
 
 REPLAY_HEADER = "Idempotent-Replayed"  # Stripe's name for the same signal
+SCHEDULE_TICK = "dev.knative.sources.ping"  # what a PingSource sends; used for cron-connector ticks too
 
 
 def utc_now() -> datetime:
@@ -82,6 +83,9 @@ def default_runtime() -> Runtime:
 
 def decode(spec: FunctionSpec, raw: RawHttp) -> tuple[CloudEvent, HttpRequest | None]:
     """Turn what the platform delivered into the function's CloudEvent (and the HTTP request for commands)."""
+    if isinstance(spec.trigger, ScheduleTrigger) and not envelope.is_cloudevent_request(raw.headers, raw.body):
+        # OpenFaaS' cron-connector posts no CloudEvent (Knative's PingSource does): the tick is now.
+        return envelope.new_event(SCHEDULE_TICK, f"/schedules/{spec.name}", None), None
     if not isinstance(spec.trigger, HttpTrigger):
         if not envelope.is_cloudevent_request(raw.headers, raw.body):
             raise BadRequest("This function is triggered by CloudEvents; send one (binary or structured).",

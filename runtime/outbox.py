@@ -74,3 +74,12 @@ def sweep(db, publisher, log=None, *, max_documents: int = 500, attempts: int = 
         if attempt + 1 < attempts:
             time.sleep(backoff_seconds(attempt))
     raise Unavailable(f"outbox relay: {remaining} events still unpublished after {attempts} attempts")
+
+
+def relay(event, ctx):
+    """``main`` of each group's scheduled ``<group>-outbox-relay`` function: sweep the group's database."""
+    from .broker import publisher_for
+    from .contract import Response
+
+    published = sweep(ctx.db, publisher_for(ctx.config.amqp_url), ctx.log)
+    return Response(200, {"published": published})

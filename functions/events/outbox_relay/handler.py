@@ -1,0 +1,6 @@
+"""Scheduled: publishes what events functions committed but could not publish at once (broker down, crash)."""
+from runtime.contract import every, function
+from runtime.outbox import relay
+
+main = function("events-outbox-relay", every("* * * * *"), state_changing=False)(relay)
+handle, new = main.handle, main.new

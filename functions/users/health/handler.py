@@ -1,0 +1,10 @@
+"""GET users.<HOST>/health: liveness of the group's HTTP surface."""
+from runtime.contract import Response, function, http
+
+
+@function("users-health", http("GET", "/health"))
+def main(event, ctx):
+    return Response(200, {"status": "OK"})
+
+
+handle, new = main.handle, main.new

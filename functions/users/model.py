@@ -1,0 +1,184 @@
+"""The users group's domain: request shapes, the stored user document, the views the SPA reads, its events.
+
+One collection ``users`` (the reference split members and organizations; one collection with ``role`` keeps every
+lookup a single indexed read). Username and e-mail are unique case-insensitively here as well as in Keycloak.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AnyHttpUrl, field_validator
+
+from runtime.errors import InvalidInput
+from runtime.store import Emit
+from runtime.validation import Strict
+
+COLLECTION = "users"
+ROLES = ("member", "organization")
+DEFAULT_LANGUAGE = "en"
+PASSWORD_RULES = (
+    (lambda p: len(p) >= 8, "at least 8 characters"),
+    (lambda p: re.search(r"\d", p), "a digit"),
+    (lambda p: re.search(r"[a-z]", p), "a lower-case letter"),
+    (lambda p: re.search(r"[^A-Za-z0-9]", p), "a special character"),
+)
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def ensure_indexes(db) -> None:
+    users = db[COLLECTION]
+    users.create_index("usernameKey", unique=True, name="username_unique")
+    users.create_index("emailKey", unique=True, name="email_unique")
+
+
+def password_problems(password: str) -> list[str]:
+    return [rule for check, rule in PASSWORD_RULES if not check(password)]
+
+
+def new_user_id(function: str, key: str) -> str:
+    """Deterministic from the invocation's idempotency key, so every retry of one registration converges."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"eventonight/{function}/{key}"))
+
+
+def default_avatar(config) -> str:
+    return f"http://media.{config.public_host}/users/default.png"
+
+
+# ---- requests -------------------------------------------------------------------------------------------------
+
+class Registration(Strict):
+    username: str
+    email: str
+    password: str
+    role: Literal["member", "organization"]
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, v: str) -> str:
+        if not v:
+            raise ValueError("must not be blank")
+        if len(v) > 64:
+            raise ValueError("at most 64 characters")
+        return v
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        if not EMAIL.match(v):
+            raise ValueError("not an e-mail address")
+        return v
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, v: str) -> str:
+        problems = password_problems(v)
+        if problems:
+            raise ValueError("the password needs " + ", ".join(problems))
+        return v
+
+
+class Credentials(Strict):
+    username: str  # or the e-mail address
+    password: str
+
+
+class RefreshRequest(Strict):
+    refreshToken: str
+
+
+class AccountUpdate(Strict):
+    darkMode: bool
+    language: str
+    gender: Literal["male", "female"] | None = None
+    birthDate: datetime | None = None
+    interests: list[str] | None = None
+    username: str | None = None  # the SPA echoes it back; never changed here
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, v: str) -> str:
+        if not re.fullmatch(r"[a-z]{2}(-[A-Z]{2})?", v):
+            raise ValueError("a language code such as en or it")
+        return v
+
+
+class ProfileUpdate(Strict):
+    name: str
+    bio: str | None = None
+    contacts: list[AnyHttpUrl] | None = None
+    avatar: str | None = None  # the SPA echoes it back; changed only through the avatar endpoints
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v:
+            raise ValueError("Insert a valid name")
+        return v
+
+
+class UserUpdate(Strict):
+    accountDTO: AccountUpdate
+    profileDTO: ProfileUpdate
+
+
+# ---- stored document and views --------------------------------------------------------------------------------
+
+def new_document(user_id: str, registration: Registration, keycloak_id: str, avatar: str) -> dict[str, Any]:
+    return {
+        "_id": user_id, "role": registration.role, "keycloakId": keycloak_id,
+        "usernameKey": registration.username.lower(), "emailKey": registration.email.lower(),
+        "account": {"username": registration.username, "email": registration.email, "darkMode": False,
+                    "language": DEFAULT_LANGUAGE},
+        "profile": {"name": registration.username, "avatar": avatar},
+        "_version": 1,
+    }
+
+
+def apply_update(doc: dict[str, Any], update: UserUpdate) -> dict[str, Any]:
+    """Full replace of the editable fields (omitted optional fields are cleared), as the reference does;
+    members have no contacts, organizations no gender or birth date."""
+    a, p = update.accountDTO, update.profileDTO
+    account = {"username": doc["account"]["username"], "email": doc["account"]["email"],
+               "darkMode": a.darkMode, "language": a.language}
+    if a.interests is not None:
+        account["interests"] = a.interests
+    if doc["role"] == "member":
+        if a.gender is not None:
+            account["gender"] = a.gender
+        if a.birthDate is not None:
+            account["birthDate"] = a.birthDate
+    profile = {"name": p.name, "avatar": doc["profile"]["avatar"]}
+    if p.bio:
+        profile["bio"] = p.bio
+    if doc["role"] == "organization" and p.contacts is not None:
+        profile["contacts"] = [str(url) for url in p.contacts]
+    return {"account": account, "profile": profile}
+
+
+def owner_view(doc: dict[str, Any]) -> dict[str, Any]:
+    account = dict(doc["account"])
+    if isinstance(account.get("birthDate"), datetime):
+        account["birthDate"] = account["birthDate"].isoformat().replace("+00:00", "Z")
+    return {"id": doc["_id"], "role": doc["role"], "account": account, "profile": dict(doc["profile"])}
+
+
+def public_view(doc: dict[str, Any]) -> dict[str, Any]:
+    profile = {k: doc["profile"][k] for k in ("name", "avatar", "bio", "contacts") if k in doc["profile"]}
+    return {"id": doc["_id"], "role": doc["role"], "account": {"username": doc["account"]["username"]},
+            "profile": profile}
+
+
+def user_event(event_type: str, doc: dict[str, Any]) -> Emit:
+    """``user.created`` / ``user.updated``: the AsyncAPI payload; ``sequence`` orders a user's events."""
+    data = {"id": doc["_id"], "username": doc["account"]["username"], "name": doc["profile"]["name"],
+            "email": doc["account"]["email"], "avatar": doc["profile"]["avatar"],
+            "bio": doc["profile"].get("bio"), "interests": doc["account"].get("interests"),
+            "language": doc["account"]["language"], "role": doc["role"]}
+    return Emit(event_type, data, subject=doc["_id"], extensions={"sequence": str(doc["_version"])})
+
+
+def invalid(field: str, message: str) -> InvalidInput:
+    return InvalidInput(f"{field}: {message}", details=[{"field": field, "message": message}])

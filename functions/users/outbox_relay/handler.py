@@ -1,0 +1,6 @@
+"""Scheduled: publishes what users functions committed but could not publish at once (broker down, crash)."""
+from runtime.contract import every, function
+from runtime.outbox import relay
+
+main = function("users-outbox-relay", every("* * * * *"), state_changing=False)(relay)
+handle, new = main.handle, main.new

@@ -1,0 +1,45 @@
+"""POST users.<HOST>/register: create the identity, the profile and ``user.created``; answer with tokens.
+
+A saga over two systems. The app user id is derived from the idempotency key, so a retry after a crash finds the
+Keycloak account it created before (same ``custom_user_id``) and carries on instead of failing as a duplicate.
+If the profile cannot be stored, the Keycloak account is deleted again (compensation) before the error is
+returned; a crash between the two steps leaves an account that the next login repairs (see ``login``).
+"""
+from runtime.contract import Response, function, http
+from runtime.errors import Conflict
+from runtime.validation import parse
+
+from functions.users import model
+from functions.users.identity import create_or_adopt_user, identity_provider, login_fields
+
+
+def attach_tokens(event, ctx, response: Response) -> Response:
+    """Tokens are never stored in the idempotency ledger: a fresh or replayed registration logs in anew."""
+    body = event.get_data()
+    tokens = identity_provider(ctx.config).password_grant(body["username"], body["password"])
+    return Response(response.status, {**response.body, **login_fields(tokens)}, response.headers)
+
+
+@function("users-register", http("POST", "/register"), emits=["user.created"], secrets=["keycloak-client-secret"],
+          redact=["password"], finish=attach_tokens)
+def main(event, ctx):
+    registration = parse(model.Registration, event.get_data())
+    model.ensure_indexes(ctx.db)
+    user_id = model.new_user_id(ctx.spec.name, ctx.key)
+    idp = identity_provider(ctx.config)
+    keycloak_id = create_or_adopt_user(idp, registration, user_id)
+    doc = model.new_document(user_id, registration, keycloak_id, model.default_avatar(ctx.config))
+    reply = Response(201, model.owner_view(doc))
+    try:
+        committed = ctx.commit(model.COLLECTION, {"_id": user_id}, {"$setOnInsert": doc}, upsert=True,
+                               reply=reply, emit=[model.user_event("user.created", doc)])
+    except Exception:
+        idp.delete_user(keycloak_id)  # compensation: no identity without a profile
+        raise
+    if committed is None:  # the username or e-mail belongs to another profile already
+        idp.delete_user(keycloak_id)
+        raise Conflict("This username or e-mail is already registered.")
+    return committed
+
+
+handle, new = main.handle, main.new

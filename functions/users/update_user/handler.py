@@ -1,0 +1,36 @@
+"""PUT users.<HOST>/{userId}: the owner replaces their account settings and profile; emits ``user.updated``.
+
+Optimistic concurrency: the update applies only to the version it was computed from, and ``user.updated``
+carries the new version as its ``sequence``, so mirrors apply a user's events in order whatever the broker does.
+"""
+from runtime.contract import Response, function, http
+from runtime.errors import Conflict, Forbidden, NotFound
+from runtime.validation import parse
+
+from functions.users import model
+
+ATTEMPTS = 5
+
+
+@function("users-update-user", http("PUT", "/{userId}"), auth="required", emits=["user.updated"])
+def main(event, ctx):
+    user_id = ctx.http.path_params["userId"]
+    if ctx.principal.user_id != user_id:
+        raise Forbidden("You can only change your own profile.")
+    update = parse(model.UserUpdate, event.get_data())
+    users = ctx.db[model.COLLECTION]
+    for _ in range(ATTEMPTS):
+        doc = users.find_one({"_id": user_id})
+        if doc is None:
+            raise NotFound(f"User with ID {user_id} not found")
+        changed = {**doc, **model.apply_update(doc, update), "_version": doc["_version"] + 1}
+        committed = ctx.commit(model.COLLECTION, {"_id": user_id, "_version": doc["_version"]},
+                               {"$set": {"account": changed["account"], "profile": changed["profile"],
+                                         "_version": changed["_version"]}},
+                               reply=Response(204), emit=[model.user_event("user.updated", changed)])
+        if committed is not None:
+            return committed
+    raise Conflict("The profile changed concurrently too often; retry.")
+
+
+handle, new = main.handle, main.new

@@ -1,0 +1,45 @@
+"""``python -m localrunner up``: serve every function locally (see README; ``scripts/run`` wraps this)."""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+
+from runtime import logs
+
+from .app import LocalPlatform, Settings
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="localrunner", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="run the whole platform until interrupted")
+    up.add_argument("--platform", choices=("knative", "openfaas"), default=os.environ.get("PLATFORM", "knative"),
+                    help="whose entry points and delivery semantics to emulate (default: knative)")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
+    up.add_argument("--idp-port", type=int, default=int(os.environ.get("IDP_PORT", "8180")))
+    args = parser.parse_args(argv)
+
+    logs.configure(os.environ.get("LOG_LEVEL", "INFO"))
+    mongo_uri = os.environ.get("MONGO_URI")
+    if not mongo_uri:
+        parser.error("MONGO_URI is not set: use scripts/run, which starts the embedded store, or point it at MongoDB")
+    settings = Settings(platform=args.platform, mongo_uri=mongo_uri, amqp_url=os.environ.get("AMQP_URL") or None,
+                        host=args.host, port=args.port, idp_port=args.idp_port)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with LocalPlatform(settings) as running:
+        bus = "RabbitMQ at " + settings.amqp_url if settings.amqp_url else "the in-memory bus"
+        print(f"EvenToNight Functions: {len(running.specs)} functions, {args.platform} semantics, {bus}", flush=True)
+        print(f"  gateway   http://<group>.localhost:{args.port}/ (e.g. http://users.localhost:{args.port}/health)")
+        print(f"  identity  {running.idp.issuer}", flush=True)
+        try:
+            stopped.wait()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""The whole platform on one machine: identity provider, gateway, broker triggers, schedules, outbox relays.
+
+``LocalPlatform`` is what ``python -m localrunner up`` runs and what the integration tests start. Functions run
+in-process behind their real platform entry points (``handle`` or ``new``), configured only through the
+environment, exactly as in a container.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+from runtime import envelope, invoke
+from runtime.broker import register_transport
+from runtime.contract import EventTrigger, ScheduleTrigger
+from runtime.registry import discover
+
+from . import idp as idp_module
+from .bus import DEFAULT_BACKOFF_MS, MemoryBus, RabbitBus
+from .gateway import create_app
+from .platforms import platform as make_platform
+
+log = logging.getLogger("localrunner")
+MEMORY_URL = "memory://local"
+USERS_SERVICE_SECRET = "users-service-secret"  # the dev IdP's confidential client (idp.DEFAULT_CLIENTS)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cron_period_seconds(cron: str) -> float:
+    """Minute-level cron only: ``*`` → 60 s, ``*/n`` → n minutes; finer schedules are not used here."""
+    minute = cron.split()[0]
+    match = re.fullmatch(r"\*/(\d+)", minute)
+    return 60.0 * (int(match.group(1)) if match else 1)
+
+
+@dataclass
+class Settings:
+    platform: str = "knative"  # or "openfaas": which entry points and delivery semantics to emulate
+    mongo_uri: str | None = None  # required: a MongoDB or the stand-in
+    amqp_url: str | None = None  # None → the in-memory bus
+    host: str = "127.0.0.1"
+    port: int = 8080
+    idp_port: int = 8180
+    public_host: str | None = None  # the SPA's <HOST>; default localhost:<port>
+    backoff_ms: tuple[int, ...] = DEFAULT_BACKOFF_MS
+    tick_seconds: float | None = None  # override every schedule's period (tests, demos)
+    schedules: bool = True
+    relay_seconds: float = 2.0  # how often the outbox relays sweep (their cron says every minute)
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+class LocalPlatform:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.specs = discover()
+        self.platform = make_platform(settings.platform)
+        self.bus = None
+        self.idp = None
+        self._server = None
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+
+    # -- lifecycle -----------------------------------------------------------------------------------------------
+    def start(self) -> LocalPlatform:
+        s = self.settings
+        self.idp = idp_module.serve(host=s.host, port=s.idp_port)
+        amqp_url = s.amqp_url or MEMORY_URL
+        env = {"MONGO_URI": s.mongo_uri, "AMQP_URL": amqp_url, "OIDC_ISSUER": self.idp.issuer,
+               "PUBLIC_HOST": s.public_host or f"localhost:{s.port}",
+               "SECRET_KEYCLOAK_CLIENT_SECRET": USERS_SERVICE_SECRET, **s.extra_env}
+        os.environ.update(env)
+        invoke._default_runtime = None  # functions read their configuration afresh, as a new container would
+        consumers = [spec for spec in self.specs if isinstance(spec.trigger, EventTrigger)]
+        if s.amqp_url:
+            self.bus = RabbitBus(s.amqp_url, backoff_ms=s.backoff_ms)
+        else:
+            self.bus = MemoryBus(backoff_ms=s.backoff_ms)
+            register_transport("memory", lambda url: self.bus)
+        self.bus.start(consumers, self.platform.deliver)
+        self._serve_gateway()
+        if s.schedules:
+            for spec in self.specs:
+                if isinstance(spec.trigger, ScheduleTrigger):
+                    period = s.relay_seconds if spec.name.endswith("-outbox-relay") else (
+                        s.tick_seconds or cron_period_seconds(spec.trigger.cron))
+                    self._every(period, self.tick, spec)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._server is not None:
+            self._server.should_exit = True
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self.bus is not None:
+            self.bus.stop()
+        if self.idp is not None:
+            self.idp.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- parts ---------------------------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.port}"
+
+    def _serve_gateway(self) -> None:
+        import uvicorn
+
+        config = uvicorn.Config(create_app(self.specs, self.platform), host=self.settings.host,
+                                port=self.settings.port, log_level="warning", lifespan="on")
+        self._server = uvicorn.Server(config)
+        thread = threading.Thread(target=self._server.run, daemon=True, name="gateway")
+        thread.start()
+        self._threads.append(thread)
+        deadline = time.monotonic() + 10
+        while not self._server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def _every(self, period: float, action, spec) -> None:
+        def loop():
+            while not self._stop.wait(period):
+                try:
+                    action(spec)
+                except Exception:  # noqa: BLE001 - a failed tick is retried at the next one
+                    log.exception("scheduled %s failed", spec.name)
+
+        thread = threading.Thread(target=loop, daemon=True, name=f"schedule-{spec.name}")
+        thread.start()
+        self._threads.append(thread)
+
+    def spec(self, name: str):
+        return next(s for s in self.specs if s.name == name)
+
+    def tick(self, spec, when=None):
+        """One schedule tick, as a PingSource (knative) or the cron-connector (openfaas) sends it."""
+        if isinstance(spec, str):
+            spec = self.spec(spec)
+        event = envelope.new_event("dev.knative.sources.ping", f"/apis/v1/namespaces/eventonight/pingsources/"
+                                   f"{spec.name}", None, time=when)
+        return self.platform.tick(spec, event)

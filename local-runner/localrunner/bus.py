@@ -1,0 +1,226 @@
+"""The broker triggers, as the platforms deliver: RabbitMQ for real, or an in-memory bus as the no-install default.
+
+Topology on RabbitMQ, per event-triggered function ``F`` (declared idempotently at start):
+
+    exchange eventonight (topic) ──type──▶ fn.F (quorum, durable; x-delivery-limit as a poison-message guard)
+    fn.F.retry.<ms> (one per backoff step, x-message-ttl=<ms>) ──expired──▶ fn.F
+    fn.F.dlq (quorum, durable): what failed for good, with the reason in its headers
+
+A delivery is acked only after the function answered: 2xx → ack; a retryable answer (404/409/429/5xx, the
+Knative table) → republished to the next retry queue with a confirm, then acked; a final answer (other 4xx) or
+the last retry → republished to the DLQ with a confirm, then acked. A crash before the ack redelivers.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+
+from runtime.envelope import EXCHANGE, AmqpMessage
+from runtime.errors import is_retryable_status
+
+log = logging.getLogger("localrunner.bus")
+
+Deliver = Callable[[object, AmqpMessage], int]  # (spec, message) -> HTTP status of the function's answer
+DEFAULT_BACKOFF_MS = (1000, 2000, 4000, 8000, 16000)
+DELIVERY_LIMIT = 20
+
+
+def queue_name(spec) -> str:
+    return f"fn.{spec.name}"
+
+
+class RabbitBus:
+    """One consumer thread per function over real RabbitMQ (pika), reconnecting with backoff."""
+
+    def __init__(self, amqp_url: str, backoff_ms: tuple[int, ...] = DEFAULT_BACKOFF_MS, prefetch: int = 8):
+        self.amqp_url = amqp_url
+        self.backoff_ms = tuple(backoff_ms)
+        self.prefetch = prefetch
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # -- topology ------------------------------------------------------------------------------------------------
+    def _connect(self):
+        import pika
+
+        params = pika.URLParameters(self.amqp_url)
+        params.heartbeat = 30
+        params.connection_attempts = 1
+        params.socket_timeout = 3
+        return pika.BlockingConnection(params)
+
+    def declare(self, channel, spec) -> None:
+        name = queue_name(spec)
+        channel.exchange_declare(EXCHANGE, exchange_type="topic", durable=True)
+        channel.queue_declare(name, durable=True, arguments={
+            "x-queue-type": "quorum", "x-delivery-limit": DELIVERY_LIMIT,
+            "x-dead-letter-exchange": "", "x-dead-letter-routing-key": f"{name}.dlq"})
+        channel.queue_declare(f"{name}.dlq", durable=True, arguments={"x-queue-type": "quorum"})
+        for event_type in spec.trigger.types:
+            channel.queue_bind(name, EXCHANGE, routing_key=event_type)
+        for delay in self.backoff_ms:
+            channel.queue_declare(f"{name}.retry.{delay}ms", durable=True, arguments={
+                "x-message-ttl": delay, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": name})
+
+    def declare_all(self, specs) -> None:
+        connection = self._connect()
+        try:
+            channel = connection.channel()
+            for spec in specs:
+                self.declare(channel, spec)
+        finally:
+            connection.close()
+
+    # -- consuming -----------------------------------------------------------------------------------------------
+    def start(self, specs, deliver: Deliver) -> None:
+        self.declare_all(specs)
+        for spec in specs:
+            thread = threading.Thread(target=self._consume_forever, args=(spec, deliver), daemon=True,
+                                      name=f"consume-{spec.name}")
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads.clear()
+
+    def _consume_forever(self, spec, deliver: Deliver) -> None:
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                connection = self._connect()
+                attempt = 0
+                try:
+                    channel = connection.channel()
+                    channel.confirm_delivery()
+                    channel.basic_qos(prefetch_count=self.prefetch)
+                    for method, properties, body in channel.consume(queue_name(spec), inactivity_timeout=0.2):
+                        if self._stop.is_set():
+                            break
+                        if method is None:
+                            continue
+                        self._handle(channel, spec, deliver, method, properties, body)
+                finally:
+                    if connection.is_open:
+                        connection.close()
+            except Exception as exc:  # noqa: BLE001 - broker gone: reconnect with backoff, the message is requeued
+                if self._stop.is_set():
+                    return
+                delay = min(5.0, 0.2 * (2 ** attempt))
+                attempt += 1
+                log.warning("consumer %s reconnecting in %.1fs: %s", spec.name, delay, exc.__class__.__name__)
+                self._stop.wait(delay)
+
+    def _handle(self, channel, spec, deliver: Deliver, method, properties, body: bytes) -> None:
+        import pika
+
+        headers = dict(properties.headers or {})
+        message = AmqpMessage(routing_key=headers.get("x-original-routing-key", method.routing_key), body=body,
+                              content_type=properties.content_type or "", message_id=properties.message_id or "",
+                              headers={k: v for k, v in headers.items() if k.startswith("ce-")})
+        try:
+            status = deliver(spec, message)
+        except Exception:  # noqa: BLE001 - a crashing delivery is a 500: retried like one
+            log.exception("delivery to %s crashed", spec.name)
+            status = 500
+        if 200 <= status < 300:
+            channel.basic_ack(method.delivery_tag)
+            return
+        retries = int(headers.get("x-retries", 0))
+        name = queue_name(spec)
+        out_headers = {**headers, "x-original-routing-key": message.routing_key, "x-last-status": status}
+        if is_retryable_status(status) and retries < len(self.backoff_ms):
+            target = f"{name}.retry.{self.backoff_ms[retries]}ms"
+            out_headers["x-retries"] = retries + 1
+        else:
+            target = f"{name}.dlq"
+            out_headers.update({"ce-knativeerrordest": name, "ce-knativeerrorcode": str(status)})
+        channel.basic_publish("", target, body, pika.BasicProperties(
+            content_type=properties.content_type, message_id=properties.message_id, headers=out_headers,
+            delivery_mode=2))  # confirmed (confirm_delivery) before the ack below
+        channel.basic_ack(method.delivery_tag)
+
+    def dead_letters(self, spec) -> list[AmqpMessage]:
+        """Drain and return the DLQ (for tests and the operator's inspection)."""
+        connection = self._connect()
+        out = []
+        try:
+            channel = connection.channel()
+            while True:
+                method, properties, body = channel.basic_get(f"{queue_name(spec)}.dlq", auto_ack=True)
+                if method is None:
+                    return out
+                out.append(AmqpMessage(method.routing_key, body, properties.content_type or "",
+                                       properties.message_id or "", dict(properties.headers or {})))
+        finally:
+            connection.close()
+
+
+class MemoryBus:
+    """The in-process stand-in for ``up`` without RabbitMQ: same routing, retry and dead-letter rules, no
+    durability (a restart loses what is in flight; use AMQP_URL for anything that matters)."""
+
+    scheme = "memory"
+
+    def __init__(self, backoff_ms: tuple[int, ...] = DEFAULT_BACKOFF_MS):
+        self.backoff_ms = tuple(backoff_ms)
+        self._subscriptions: list[tuple[object, queue.Queue]] = []
+        self._dead: dict[str, list[AmqpMessage]] = {}
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def publish(self, message: AmqpMessage) -> None:
+        for spec, inbox in self._subscriptions:
+            if message.routing_key in spec.trigger.types:
+                inbox.put((message, 0))
+
+    def start(self, specs, deliver: Deliver) -> None:
+        for spec in specs:
+            inbox: queue.Queue = queue.Queue()
+            self._subscriptions.append((spec, inbox))
+            thread = threading.Thread(target=self._consume, args=(spec, inbox, deliver), daemon=True,
+                                      name=f"consume-{spec.name}")
+            thread.start()
+            self._threads.append(thread)
+
+    def _consume(self, spec, inbox: queue.Queue, deliver: Deliver) -> None:
+        while not self._stop.is_set():
+            try:
+                message, retries = inbox.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                status = deliver(spec, message)
+            except Exception:  # noqa: BLE001
+                log.exception("delivery to %s crashed", spec.name)
+                status = 500
+            if 200 <= status < 300:
+                continue
+            if is_retryable_status(status) and retries < len(self.backoff_ms):
+                timer = threading.Timer(self.backoff_ms[retries] / 1000, inbox.put, args=((message, retries + 1),))
+                timer.daemon = True
+                timer.start()
+            else:
+                self._dead.setdefault(spec.name, []).append(message)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def dead_letters(self, spec) -> list[AmqpMessage]:
+        return self._dead.pop(spec.name, [])
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
