@@ -247,10 +247,14 @@ def knative_service(spec: FunctionSpec) -> dict[str, Any]:
         container["volumeMounts"] = [{"name": "secrets", "mountPath": SECRETS_DIR, "readOnly": True}]
         pod["volumes"] = [{"name": "secrets", "projected": {"sources": [
             {"secret": {"name": s, "items": [{"key": s, "path": s}]}} for s in secrets]}}]
+    service_labels = labels(spec.group)
+    if not isinstance(spec.trigger, HttpTrigger):
+        # Only the broker's dispatchers and PingSources call it: not exposed outside the cluster.
+        service_labels["networking.knative.dev/visibility"] = "cluster-local"
     return {
         "apiVersion": "serving.knative.dev/v1",
         "kind": "Service",
-        "metadata": {"name": spec.name, "labels": labels(spec.group)},
+        "metadata": {"name": spec.name, "labels": service_labels},
         "spec": {"template": {
             "metadata": {"annotations": {"autoscaling.knative.dev/min-scale": str(MIN_SCALE),
                                          "autoscaling.knative.dev/max-scale": str(MAX_SCALE)},

@@ -491,6 +491,8 @@ def test_render_http_function_with_a_path_param():
     assert by_backend["events-update-event"]["matches"][0]["path"] == {
         "type": "RegularExpression", "value": r"/events/[^/]+/details\.json"}
     assert by_backend["events-get-event"]["backendRefs"] == [{"name": "events-get-event", "port": 80}]
+    get_service = next(d for d in _docs(files, "knative/events.yaml") if d["metadata"]["name"] == "events-get-event")
+    assert "networking.knative.dev/visibility" not in get_service["metadata"]["labels"]
     preflight = [r for r in rules if r["matches"][0]["method"] == "OPTIONS"]
     assert len(preflight) == 1 and preflight[0]["matches"][0]["path"] == {"type": "PathPrefix", "value": "/"}
     headers = {h["name"]: h["value"] for h in rules[0]["filters"][0]["responseHeaderModifier"]["set"]}
@@ -530,6 +532,7 @@ def test_render_event_function_with_two_types():
                                              "name": "eventonight-dead-letters"}}}
         assert "filters" not in t["spec"]
     service = next(d for d in docs if d["kind"] == "Service")
+    assert service["metadata"]["labels"]["networking.knative.dev/visibility"] == "cluster-local"
     assert service["spec"]["template"]["spec"]["timeoutSeconds"] == 20
     container = _container(service)
     assert container["command"] == ["python", "-m", "runtime.adapters.knative_main"]
@@ -578,13 +581,14 @@ def test_render_requirements_and_asyncapi():
 
 
 def test_declared_extra_requirements_are_pinned_from_pyproject():
+    pins = {"base": ["cloudevents==2.2.0"], "all": ["cloudevents==2.2.0", "mongomock==4.3.0"]}
     spec = declare("functions.media.upload.handler",
-                   function("media-upload", http("POST", "/media"), requirements=["httpx"]))
-    lines = render([spec], {})["functions/media/upload/requirements.txt"].splitlines()
-    assert lines[-1] == "httpx==0.28.1"
+                   function("media-upload", http("POST", "/media"), requirements=["mongomock", "cloudevents"]))
+    text = render([spec], {}, pins)["functions/media/upload/requirements.txt"]
+    assert text == HEADER + "cloudevents==2.2.0\nmongomock==4.3.0\n"
     bad = declare("functions.media.bad.handler", function("media-bad", http("POST", "/x"), requirements=["leftpad"]))
     with pytest.raises(ValueError, match="leftpad"):
-        render([bad], {})
+        render([bad], {}, pins)
 
 
 def test_render_refuses_unknown_event_types():
