@@ -23,6 +23,11 @@ from .errors import BadRequest, Forbidden, FunctionError, InternalError, LeaseLo
 from .idempotency import MAX_KEY_LENGTH, Ledger, Replay, payload_hash
 
 REPLAY_HEADER = "Idempotent-Replayed"  # Stripe's name for the same signal
+CORS_HEADERS = {  # as the reference's gateway: any origin (design §3)
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, PATCH, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, Authorization, Accept, Idempotency-Key",
+}
 SCHEDULE_TICK = "dev.knative.sources.ping"  # what a PingSource sends; used for cron-connector ticks too
 
 
@@ -133,6 +138,8 @@ def invoke(spec: FunctionSpec, raw: RawHttp, runtime: Runtime | None = None) -> 
     runtime = runtime or default_runtime()
     trace_id = raw.headers.get("traceparent") or raw.headers.get("x-request-id") or uuid.uuid4().hex
     log = logs.invocation_log(spec.name, trace_id)
+    if raw.method.upper() == "OPTIONS":  # CORS preflight routed to a function (generated HTTPRoutes do this)
+        return Response(204, None, CORS_HEADERS)
     try:
         event, request = decode(spec, raw)
         return run(spec, event, request, runtime, log)

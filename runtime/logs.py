@@ -38,6 +38,8 @@ def configure(level: str = "INFO") -> None:
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
     root.setLevel(level)
+    for chatty in ("pika", "httpx", "httpcore"):  # client libraries log every connection at INFO
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 class InvocationLog(logging.LoggerAdapter):

@@ -85,7 +85,7 @@ class LocalPlatform:
         else:
             self.bus = MemoryBus(backoff_ms=s.backoff_ms)
             register_transport("memory", lambda url: self.bus)
-        self.bus.start(consumers, self.platform.deliver)
+        self.bus.start(consumers, self.deliver)
         self._serve_gateway()
         if s.schedules:
             for spec in self.specs:
@@ -141,6 +141,11 @@ class LocalPlatform:
         thread = threading.Thread(target=loop, daemon=True, name=f"schedule-{spec.name}")
         thread.start()
         self._threads.append(thread)
+
+    def deliver(self, spec, message) -> int:
+        """One broker delivery through the platform's trigger; the function's HTTP status decides ack/retry."""
+        status, _, _ = self.platform.deliver(spec, message)
+        return status
 
     def spec(self, name: str):
         return next(s for s in self.specs if s.name == name)

@@ -113,7 +113,7 @@ class RabbitBus:
                     return
                 delay = min(5.0, 0.2 * (2 ** attempt))
                 attempt += 1
-                log.warning("consumer %s reconnecting in %.1fs: %s", spec.name, delay, exc.__class__.__name__)
+                log.warning("consumer %s reconnecting in %.1fs: %r", spec.name, delay, exc, exc_info=True)
                 self._stop.wait(delay)
 
     def _handle(self, channel, spec, deliver: Deliver, method, properties, body: bytes) -> None:

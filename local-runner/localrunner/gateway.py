@@ -10,13 +10,8 @@ import json
 from collections.abc import Iterable
 
 from runtime.contract import HttpTrigger
+from runtime.invoke import CORS_HEADERS
 
-CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, PATCH, OPTIONS",
-    "Access-Control-Allow-Headers": "Content-Type, Authorization, Accept, Idempotency-Key",
-    "Access-Control-Max-Age": "600",
-}
 
 
 def _not_found(message: str) -> tuple[int, dict[str, str], bytes]:

@@ -1,0 +1,116 @@
+"""The platform under test: the local runner over real RabbitMQ and the MongoDB stand-in (or real MongoDB)."""
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+
+import httpx
+import pytest
+
+from localrunner.app import LocalPlatform, Settings, free_port
+
+AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+FAST_BACKOFF_MS = (50, 100, 200)
+
+
+@pytest.fixture(scope="session", params=["knative", "openfaas"])
+def platform(request, mongo_uri):
+    """The whole platform, once per emulated platform (each function behind that platform's entry point)."""
+    settings = Settings(platform=request.param, mongo_uri=mongo_uri, amqp_url=AMQP_URL, port=free_port(),
+                        idp_port=free_port(), backoff_ms=FAST_BACKOFF_MS, relay_seconds=0.5)
+    running = LocalPlatform(settings).start()
+    yield running
+    running.stop()
+
+
+class Api:
+    """An HTTP client that talks to ``<group>.localhost`` through the gateway, as the SPA does."""
+
+    def __init__(self, platform):
+        self.platform = platform
+        self.client = httpx.Client(base_url=platform.url, timeout=30)
+
+    def call(self, method, group, path, *, token=None, key=None, **kwargs):
+        headers = {"Host": f"{group}.localhost", **kwargs.pop("headers", {})}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if key:
+            headers["Idempotency-Key"] = key
+        return self.client.request(method, path, headers=headers, **kwargs)
+
+    def register(self, role="member", *, username=None, password="passw0rd!", key=None):
+        username = username or f"u{uuid.uuid4().hex[:10]}"
+        response = self.call("POST", "users", "/register", key=key, json={
+            "username": username, "email": f"{username}@example.org", "password": password, "role": role})
+        assert response.status_code == 201, response.text
+        return response.json()
+
+
+@pytest.fixture
+def api(platform):
+    api = Api(platform)
+    yield api
+    api.client.close()
+
+
+class Tap:
+    """A private queue bound to some routing keys on ``eventonight``: what actually went over the wire."""
+
+    def __init__(self, *routing_keys):
+        import pika
+
+        self.connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+        self.channel = self.connection.channel()
+        self.queue = self.channel.queue_declare("", exclusive=True).method.queue
+        self.channel.exchange_declare("eventonight", exchange_type="topic", durable=True)
+        for key in routing_keys:
+            self.channel.queue_bind(self.queue, "eventonight", routing_key=key)
+        self.messages = []
+
+    def drain(self, until=lambda messages: False, timeout=10.0):
+        """Collect messages until ``until(messages)`` holds or ``timeout`` passes; returns all collected."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not until(self.messages):
+            method, properties, body = self.channel.basic_get(self.queue, auto_ack=True)
+            if method is None:
+                self.connection.sleep(0.05)
+                continue
+            self.messages.append((method, properties, body))
+        return self.messages
+
+    def close(self):
+        if self.connection.is_open:
+            self.connection.close()
+
+
+@pytest.fixture
+def tap():
+    taps = []
+
+    def make(*routing_keys):
+        taps.append(Tap(*routing_keys))
+        return taps[-1]
+
+    yield make
+    for t in taps:
+        t.close()
+
+
+def run_concurrently(n, target):
+    """Start ``n`` threads on ``target(i)`` at once; return their results in order."""
+    results = [None] * n
+    barrier = threading.Barrier(n)
+
+    def work(i):
+        barrier.wait()
+        results[i] = target(i)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
