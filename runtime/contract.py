@@ -126,6 +126,7 @@ class Context:
     principal: Principal | None = None
     http: HttpRequest | None = None
     store: Any = None  # runtime.store.GroupStore, lazily connected
+    input: Any = None  # the validated request body, when the function declares ``body``
 
     @property
     def db(self):
@@ -158,6 +159,7 @@ class FunctionSpec:
     requirements: tuple[str, ...] = ()  # extra PyPI distributions beyond the runtime's (pinned in pyproject)
     redact: tuple[str, ...] = ()  # body fields kept out of the payload hash and logs (passwords)
     finish: Callable[..., Response] | None = None  # runs after a fresh or replayed result (ephemeral parts)
+    body: Any = None  # request model (pydantic) or callable(event, http) -> input; checked before any write
 
     @property
     def group(self) -> str:
@@ -200,7 +202,8 @@ class FunctionSpec:
 def function(name: str, trigger: Trigger, *, emits: list[str] | tuple[str, ...] = (), auth: str | None = None,
              roles: list[str] | tuple[str, ...] = (), state_changing: bool | None = None, timeout_seconds: int = 10,
              secrets: list[str] | tuple[str, ...] = (), requirements: list[str] | tuple[str, ...] = (),
-             redact: list[str] | tuple[str, ...] = (), finish: Callable[..., Response] | None = None):
+             redact: list[str] | tuple[str, ...] = (), finish: Callable[..., Response] | None = None,
+             body: Any = None):
     """Declare ``main`` as the function ``name`` (``<group>-<action>``). See the module docstring."""
     if state_changing is None:
         state_changing = not (isinstance(trigger, HttpTrigger) and trigger.method == "GET")
@@ -210,6 +213,6 @@ def function(name: str, trigger: Trigger, *, emits: list[str] | tuple[str, ...] 
     def declare(main: Main) -> FunctionSpec:
         return FunctionSpec(name=name, trigger=trigger, main=main, emits=tuple(emits), auth=auth, roles=tuple(roles),
                             state_changing=state_changing, timeout_seconds=timeout_seconds, secrets=tuple(secrets),
-                            requirements=tuple(requirements), redact=tuple(redact), finish=finish)
+                            requirements=tuple(requirements), redact=tuple(redact), finish=finish, body=body)
 
     return declare

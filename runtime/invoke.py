@@ -15,12 +15,14 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from cloudevents.core.v1.event import CloudEvent
+from pydantic import BaseModel
 
 from . import envelope, logs
 from .config import LEASE_MARGIN_SECONDS, Config
 from .contract import Context, EventTrigger, FunctionSpec, HttpRequest, HttpTrigger, Response, ScheduleTrigger
 from .errors import BadRequest, Forbidden, FunctionError, InternalError, LeaseLost, NotFound, Unauthorized
 from .idempotency import MAX_KEY_LENGTH, Ledger, Replay, payload_hash
+from .validation import parse
 
 REPLAY_HEADER = "Idempotent-Replayed"  # Stripe's name for the same signal
 CORS_HEADERS = {  # as the reference's gateway: any origin (design §3)
@@ -170,7 +172,7 @@ def run(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None, runt
     key = "" if not spec.state_changing else (event.get_id() if request else envelope.dedup_key(event))
     log.extra.update(key=key, event_type=event.get_type())
     ctx = Context(spec=spec, config=runtime.config, now=now, log=log, key=key, principal=principal, http=request,
-                  store=runtime.store(spec))
+                  store=runtime.store(spec), input=_read_input(spec, event, request))
     if not spec.state_changing:
         return _finish(spec, event, ctx, _call(spec, event, ctx))
 
@@ -199,6 +201,15 @@ def run(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None, runt
         # one that attempt will also report; the ledger keeps the newer attempt's record untouched.
         log.warning("lease superseded before completion; the newer attempt's record stands")
     return _finish(spec, event, ctx, response)
+
+
+def _read_input(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None) -> Any:
+    """Validate the declared body before anything is claimed or written (bad input changes nothing)."""
+    if spec.body is None:
+        return None
+    if isinstance(spec.body, type) and issubclass(spec.body, BaseModel):
+        return parse(spec.body, event.get_data())
+    return spec.body(event, request)
 
 
 def _call(spec: FunctionSpec, event: CloudEvent, ctx: Context) -> Response:

@@ -13,6 +13,8 @@ import pytest
 def mongo_uri() -> str:
     """The MongoDB under test; skips the test when ``MONGO_URI`` is unset (run through ``scripts/test``)."""
     uri = os.environ.get("MONGO_URI")
+    if not uri and os.environ.get("CI"):
+        pytest.fail("MONGO_URI is not set in CI: .ci/run must start the store stand-in")
     if not uri:
         pytest.skip("MONGO_URI is not set: run through scripts/test (starts the stand-in) or point it at a MongoDB")
     return uri

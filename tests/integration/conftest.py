@@ -99,6 +99,11 @@ def tap():
         t.close()
 
 
+@pytest.fixture
+def concurrently():
+    return run_concurrently
+
+
 def run_concurrently(n, target):
     """Start ``n`` threads on ``target(i)`` at once; return their results in order."""
     results = [None] * n

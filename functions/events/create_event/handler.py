@@ -14,11 +14,12 @@ from runtime.validation import parse
 from functions.events import model
 
 
-def _event_json(event, ctx):
-    content_type = ctx.http.header("content-type", "")
+def read_event(event, request) -> model.NewEvent:
+    """The event as JSON, or as the ``event`` part of a multipart form (how the SPA sends it)."""
+    content_type = request.header("content-type", "")
     if not content_type.startswith("multipart/form-data"):
-        return event.get_data()
-    parts = parse_multipart(content_type, ctx.http.body)
+        return parse(model.NewEvent, event.get_data())
+    parts = parse_multipart(content_type, request.body)
     unknown = sorted(set(parts) - {"event"})
     if unknown:
         raise BadRequest(f"Unexpected form parts: {', '.join(unknown)}. Posters are uploaded with "
@@ -26,15 +27,16 @@ def _event_json(event, ctx):
     if "event" not in parts:
         raise BadRequest("The form needs an 'event' part with the event as JSON.", code="invalid_multipart")
     try:
-        return json.loads(parts["event"].data)
+        data = json.loads(parts["event"].data)
     except ValueError:
         raise BadRequest("The 'event' part is not valid JSON.", code="invalid_json") from None
+    return parse(model.NewEvent, data)
 
 
 @function("events-create-event", http("POST", "/"), roles=["organization"],
-          emits=["event.created", "event.published"])
+          emits=["event.created", "event.published"], body=read_event)
 def main(event, ctx):
-    fields = parse(model.NewEvent, _event_json(event, ctx))
+    fields = ctx.input
     creator_id = ctx.principal.user_id
     if fields.creatorId is not None and fields.creatorId != creator_id:
         raise Forbidden("Creator ID does not match authenticated user")

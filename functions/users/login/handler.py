@@ -4,16 +4,15 @@ Changes no state of ours, so it records no idempotency key (tokens must never be
 when it repairs an account whose registration crashed after the identity was created (see ``register``).
 """
 from runtime.contract import Response, function, http
-from runtime.validation import parse
 
 from functions.users import model
 from functions.users.identity import identity_provider, load_or_repair, login_fields
 
 
-@function("users-login", http("POST", "/login"), state_changing=False, emits=["user.created"],
+@function("users-login", http("POST", "/login"), state_changing=False, emits=["user.created"], body=model.Credentials,
           secrets=["keycloak-client-secret"], redact=["password"])
 def main(event, ctx):
-    credentials = parse(model.Credentials, event.get_data())
+    credentials = ctx.input
     idp = identity_provider(ctx.config)
     tokens = idp.password_grant(credentials.username, credentials.password)
     doc = load_or_repair(ctx, tokens.access_token)

@@ -1,15 +1,14 @@
 """POST users.<HOST>/refresh: exchange a refresh token for new tokens (no state of ours changes)."""
 from runtime.contract import Response, function, http
-from runtime.validation import parse
 
 from functions.users import model
 from functions.users.identity import identity_provider, login_fields
 
 
-@function("users-refresh-tokens", http("POST", "/refresh"), state_changing=False,
+@function("users-refresh-tokens", http("POST", "/refresh"), state_changing=False, body=model.RefreshRequest,
           secrets=["keycloak-client-secret"])
 def main(event, ctx):
-    request = parse(model.RefreshRequest, event.get_data())
+    request = ctx.input
     tokens = identity_provider(ctx.config).refresh(request.refreshToken)
     return Response(200, login_fields(tokens))
 

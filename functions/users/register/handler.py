@@ -7,7 +7,6 @@ returned; a crash between the two steps leaves an account that the next login re
 """
 from runtime.contract import Response, function, http
 from runtime.errors import Conflict
-from runtime.validation import parse
 
 from functions.users import model
 from functions.users.identity import create_or_adopt_user, identity_provider, login_fields
@@ -20,10 +19,11 @@ def attach_tokens(event, ctx, response: Response) -> Response:
     return Response(response.status, {**response.body, **login_fields(tokens)}, response.headers)
 
 
-@function("users-register", http("POST", "/register"), emits=["user.created"], secrets=["keycloak-client-secret"],
+@function("users-register", http("POST", "/register"), emits=["user.created"], body=model.Registration,
+          secrets=["keycloak-client-secret"],
           redact=["password"], finish=attach_tokens)
 def main(event, ctx):
-    registration = parse(model.Registration, event.get_data())
+    registration = ctx.input
     model.ensure_indexes(ctx.db)
     user_id = model.new_user_id(ctx.spec.name, ctx.key)
     idp = identity_provider(ctx.config)

@@ -5,19 +5,19 @@ carries the new version as its ``sequence``, so mirrors apply a user's events in
 """
 from runtime.contract import Response, function, http
 from runtime.errors import Conflict, Forbidden, NotFound
-from runtime.validation import parse
 
 from functions.users import model
 
 ATTEMPTS = 5
 
 
-@function("users-update-user", http("PUT", "/{userId}"), auth="required", emits=["user.updated"])
+@function("users-update-user", http("PUT", "/{userId}"), auth="required", emits=["user.updated"],
+          body=model.UserUpdate)
 def main(event, ctx):
     user_id = ctx.http.path_params["userId"]
     if ctx.principal.user_id != user_id:
         raise Forbidden("You can only change your own profile.")
-    update = parse(model.UserUpdate, event.get_data())
+    update = ctx.input
     users = ctx.db[model.COLLECTION]
     for _ in range(ATTEMPTS):
         doc = users.find_one({"_id": user_id})
