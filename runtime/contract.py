@@ -159,7 +159,7 @@ class FunctionSpec:
     requirements: tuple[str, ...] = ()  # extra PyPI distributions beyond the runtime's (pinned in pyproject)
     redact: tuple[str, ...] = ()  # body fields kept out of the payload hash and logs (passwords)
     finish: Callable[..., Response] | None = None  # runs after a fresh or replayed result (ephemeral parts)
-    body: Any = None  # request model (pydantic) or callable(event, http) -> input; checked before any write
+    body: Any = None  # request model (pydantic) or callable(event, ctx) -> input; checked before any write
 
     @property
     def group(self) -> str:

@@ -172,7 +172,8 @@ def run(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None, runt
     key = "" if not spec.state_changing else (event.get_id() if request else envelope.dedup_key(event))
     log.extra.update(key=key, event_type=event.get_type())
     ctx = Context(spec=spec, config=runtime.config, now=now, log=log, key=key, principal=principal, http=request,
-                  store=runtime.store(spec), input=_read_input(spec, event, request))
+                  store=runtime.store(spec))
+    ctx.input = _read_input(spec, event, ctx)
     if not spec.state_changing:
         return _finish(spec, event, ctx, _call(spec, event, ctx))
 
@@ -203,13 +204,13 @@ def run(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None, runt
     return _finish(spec, event, ctx, response)
 
 
-def _read_input(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None) -> Any:
+def _read_input(spec: FunctionSpec, event: CloudEvent, ctx: Context) -> Any:
     """Validate the declared body before anything is claimed or written (bad input changes nothing)."""
     if spec.body is None:
         return None
     if isinstance(spec.body, type) and issubclass(spec.body, BaseModel):
         return parse(spec.body, event.get_data())
-    return spec.body(event, request)
+    return spec.body(event, ctx)
 
 
 def _call(spec: FunctionSpec, event: CloudEvent, ctx: Context) -> Response:

@@ -145,6 +145,16 @@ class RabbitBus:
             delivery_mode=2))  # confirmed (confirm_delivery) before the ack below
         channel.basic_ack(method.delivery_tag)
 
+    def purge(self, spec) -> None:
+        """Drop whatever waits for ``spec`` (its queue and dead letters): a clean start for tests and demos."""
+        connection = self._connect()
+        try:
+            channel = connection.channel()
+            for name in (queue_name(spec), f"{queue_name(spec)}.dlq"):
+                channel.queue_purge(name)
+        finally:
+            connection.close()
+
     def dead_letters(self, spec) -> list[AmqpMessage]:
         """Drain and return the DLQ (for tests and the operator's inspection)."""
         connection = self._connect()

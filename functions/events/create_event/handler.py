@@ -14,11 +14,23 @@ from runtime.validation import parse
 from functions.events import model
 
 
-def read_event(event, request) -> model.NewEvent:
-    """The event as JSON, or as the ``event`` part of a multipart form (how the SPA sends it)."""
+def read_event(event, ctx) -> model.NewEvent:
+    """The event, checked whole before anything is written: JSON, or the ``event`` part of a multipart form (how
+    the SPA sends it); the caller must be its creator, and publishing needs the fields and a future date."""
+    fields = parse(model.NewEvent, _event_json(event, ctx.http))
+    if fields.creatorId is not None and fields.creatorId != ctx.principal.user_id:
+        raise Forbidden("Creator ID does not match authenticated user")
+    if fields.status == "PUBLISHED":
+        problems = model.publish_problems(fields, ctx.now)
+        if problems:
+            raise model.invalid(problems)
+    return fields
+
+
+def _event_json(event, request):
     content_type = request.header("content-type", "")
     if not content_type.startswith("multipart/form-data"):
-        return parse(model.NewEvent, event.get_data())
+        return event.get_data()
     parts = parse_multipart(content_type, request.body)
     unknown = sorted(set(parts) - {"event"})
     if unknown:
@@ -27,23 +39,15 @@ def read_event(event, request) -> model.NewEvent:
     if "event" not in parts:
         raise BadRequest("The form needs an 'event' part with the event as JSON.", code="invalid_multipart")
     try:
-        data = json.loads(parts["event"].data)
+        return json.loads(parts["event"].data)
     except ValueError:
         raise BadRequest("The 'event' part is not valid JSON.", code="invalid_json") from None
-    return parse(model.NewEvent, data)
 
 
 @function("events-create-event", http("POST", "/"), roles=["organization"],
           emits=["event.created", "event.published"], body=read_event)
 def main(event, ctx):
-    fields = ctx.input
-    creator_id = ctx.principal.user_id
-    if fields.creatorId is not None and fields.creatorId != creator_id:
-        raise Forbidden("Creator ID does not match authenticated user")
-    if fields.status == "PUBLISHED":
-        problems = model.publish_problems(fields, ctx.now)
-        if problems:
-            raise model.invalid(problems)
+    fields, creator_id = ctx.input, ctx.principal.user_id
     model.ensure_indexes(ctx.db)
     doc = model.new_document(model.new_event_id(ctx.spec.name, ctx.key), creator_id, fields, ctx.now)
     emit = [model.created_event(doc)]
