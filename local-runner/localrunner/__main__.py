@@ -27,6 +27,7 @@ def main(argv=None) -> None:
     if not mongo_uri:
         parser.error("MONGO_URI is not set: use scripts/run, which starts the embedded store, or point it at MongoDB")
     settings = Settings(platform=args.platform, mongo_uri=mongo_uri, amqp_url=os.environ.get("AMQP_URL") or None,
+                        s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,
                         host=args.host, port=args.port, idp_port=args.idp_port)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())

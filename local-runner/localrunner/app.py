@@ -27,6 +27,7 @@ from .platforms import platform as make_platform
 log = logging.getLogger("localrunner")
 MEMORY_URL = "memory://local"
 USERS_SERVICE_SECRET = "users-service-secret"  # the dev IdP's confidential client (idp.DEFAULT_CLIENTS)
+S3_DEV_KEY = "minioadmin"  # scripts/s3-standin's development access and secret key
 
 
 def free_port() -> int:
@@ -47,6 +48,7 @@ class Settings:
     platform: str = "knative"  # or "openfaas": which entry points and delivery semantics to emulate
     mongo_uri: str | None = None  # required: a MongoDB or the stand-in
     amqp_url: str | None = None  # None → the in-memory bus
+    s3_endpoint_url: str | None = None  # S3 / MinIO / the SeaweedFS stand-in (scripts/s3-standin)
     host: str = "127.0.0.1"
     port: int = 8080
     idp_port: int = 8180
@@ -76,7 +78,8 @@ class LocalPlatform:
         amqp_url = s.amqp_url or MEMORY_URL
         env = {"MONGO_URI": s.mongo_uri, "AMQP_URL": amqp_url, "OIDC_ISSUER": self.idp.issuer,
                "PUBLIC_HOST": s.public_host or f"localhost:{s.port}",
-               "SECRET_KEYCLOAK_CLIENT_SECRET": USERS_SERVICE_SECRET, **s.extra_env}
+               "SECRET_KEYCLOAK_CLIENT_SECRET": USERS_SERVICE_SECRET, "S3_ENDPOINT_URL": s.s3_endpoint_url or "",
+               "SECRET_S3_ACCESS_KEY": S3_DEV_KEY, "SECRET_S3_SECRET_KEY": S3_DEV_KEY, **s.extra_env}
         os.environ.update(env)
         invoke._default_runtime = None  # functions read their configuration afresh, as a new container would
         consumers = [spec for spec in self.specs if isinstance(spec.trigger, EventTrigger)]

@@ -17,7 +17,8 @@ FAST_BACKOFF_MS = (50, 100, 200)
 @pytest.fixture(scope="session", params=["knative", "openfaas"])
 def platform(request, mongo_uri):
     """The whole platform, once per emulated platform (each function behind that platform's entry point)."""
-    settings = Settings(platform=request.param, mongo_uri=mongo_uri, amqp_url=AMQP_URL, port=free_port(),
+    settings = Settings(platform=request.param, mongo_uri=mongo_uri, amqp_url=AMQP_URL,
+                        s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL"), port=free_port(),
                         idp_port=free_port(), backoff_ms=FAST_BACKOFF_MS, relay_seconds=0.5)
     running = LocalPlatform(settings).start()
     yield running
