@@ -55,6 +55,7 @@ class Runtime:
         self.config = config or Config()
         self.clock = clock
         self._stores: dict[str, Any] = {}
+        self._ledgers: dict[str, Ledger] = {}
         self._lock = threading.Lock()
         logs.configure(self.config.get("LOG_LEVEL", "INFO"))
 
@@ -62,13 +63,20 @@ class Runtime:
         from .broker import publisher_for
         from .store import GroupStore
 
-        with self._lock:
+        with self._lock:  # no I/O here: a query that never touches the database must not need it (health)
             if spec.database not in self._stores:
                 publisher = publisher_for(self.config.amqp_url) if spec.emits else None
-                store = GroupStore(self.config.mongo_uri, spec.database, publisher)
-                self._stores[spec.database] = store
-                Ledger(store.db).ensure_indexes()
+                self._stores[spec.database] = GroupStore(self.config.mongo_uri, spec.database, publisher)
             return self._stores[spec.database]
+
+    def ledger(self, store) -> Ledger:
+        """The group's ledger, its indexes declared once per process."""
+        with self._lock:
+            if store.database not in self._ledgers:
+                ledger = Ledger(store.db)
+                ledger.ensure_indexes()
+                self._ledgers[store.database] = ledger
+            return self._ledgers[store.database]
 
     def verifier(self):
         from .auth import verifier_for
@@ -177,7 +185,7 @@ def run(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None, runt
     if not spec.state_changing:
         return _finish(spec, event, ctx, _call(spec, event, ctx))
 
-    ledger = Ledger(ctx.db)
+    ledger = runtime.ledger(ctx.store)
     digest = payload_hash(_payload(spec, event, request, principal))
     lease_seconds = spec.timeout_seconds + LEASE_MARGIN_SECONDS  # the platform cuts the call off before
     claim = ledger.claim(spec.name, key, digest, wall, lease_seconds)

@@ -34,6 +34,8 @@ def configure(level: str = "INFO") -> None:
     root = logging.getLogger()
     if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         return
+    for plain in [h for h in root.handlers if type(h) is logging.StreamHandler]:
+        root.removeHandler(plain)  # e.g. func-python's basicConfig: one line per record, and that line JSON
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
