@@ -141,25 +141,24 @@ class TokenVerifier:
         try:
             claims = jwt.decode(token, key.key, algorithms=[ALGORITHM], issuer=self.issuer, audience=self.audience,
                                 leeway=self.leeway_seconds, options={"require": ["exp", "iat", "iss", "aud"]})
-        except e.InvalidSignatureError:
-            raise Unauthorized(BAD_SIGNATURE) from None
-        except e.ExpiredSignatureError:
-            raise Unauthorized(EXPIRED) from None
-        except e.ImmatureSignatureError:
-            raise Unauthorized(NOT_YET_VALID) from None
-        except e.InvalidIssuerError:
-            raise Unauthorized(WRONG_ISSUER) from None
-        except e.InvalidAudienceError:
-            raise Unauthorized(WRONG_AUDIENCE) from None
-        except e.InvalidAlgorithmError:
-            raise Unauthorized(BAD_ALGORITHM) from None
         except e.MissingRequiredClaimError as exc:
             raise Unauthorized(MISSING_CLAIM.format(claim=exc.claim)) from None
-        except e.DecodeError:
-            raise Unauthorized(MALFORMED) from None
-        except e.PyJWTError:
-            raise Unauthorized(INVALID) from None
+        except e.PyJWTError as exc:
+            raise Unauthorized(_message_for(exc)) from None
         return Principal.from_claims(claims)
+
+
+def _message_for(exc: Exception) -> str:
+    """One message per way a decode can fail (most specific PyJWT error first)."""
+    from jwt import exceptions as e
+
+    for kind, message in ((e.InvalidSignatureError, BAD_SIGNATURE), (e.ExpiredSignatureError, EXPIRED),
+                          (e.ImmatureSignatureError, NOT_YET_VALID), (e.InvalidIssuerError, WRONG_ISSUER),
+                          (e.InvalidAudienceError, WRONG_AUDIENCE), (e.InvalidAlgorithmError, BAD_ALGORITHM),
+                          (e.DecodeError, MALFORMED)):
+        if isinstance(exc, kind):
+            return message
+    return INVALID
 
 
 _verifiers: dict[tuple[str, str], TokenVerifier] = {}

@@ -43,3 +43,21 @@ def mongo_db(request, mongo_client):
     db = mongo_client[name]
     yield db
     mongo_client.drop_database(name)
+
+
+@pytest.fixture
+def verifier(idp):
+    """A fresh verifier per test against the ``idp`` fixture of the test's folder (no JWKS cache leaks)."""
+    from runtime.auth import TokenVerifier
+
+    return TokenVerifier(idp.issuer, idp.idp.audience)
+
+
+@pytest.fixture
+def closed_port():
+    """A loopback port nothing listens on."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
