@@ -81,15 +81,19 @@ def host_of(group: str) -> str:
 
 
 _REGEX_SPECIAL = re.compile(r"([.^$*+?()\[\]|\\])")
-_PARAM = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
+_PARAM = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*(?::path)?\}")
 
 
 def route_path(path: str) -> dict[str, str]:
-    """Gateway API path match for a route template: ``{x}`` segments become ``[^/]+`` (RE2), else Exact."""
+    """Gateway API path match for a route template: ``{x}`` segments become ``[^/]+`` and a trailing
+    ``{x:path}`` ``.+`` (RE2), else Exact."""
     if not _PARAM.search(path):
         return {"type": "Exact", "value": path}
     pieces = _PARAM.split(path)
-    value = "[^/]+".join(_REGEX_SPECIAL.sub(r"\\\1", piece) for piece in pieces)
+    params = _PARAM.findall(path)
+    value = _REGEX_SPECIAL.sub(r"\\\1", pieces[0])
+    for param, piece in zip(params, pieces[1:]):
+        value += (".+" if param.endswith(":path}") else "[^/]+") + _REGEX_SPECIAL.sub(r"\\\1", piece)
     return {"type": "RegularExpression", "value": value}
 
 

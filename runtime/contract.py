@@ -32,13 +32,16 @@ GROUPS = ("users", "events", "ticketing", "interactions", "chat", "notifications
 
 @dataclass(frozen=True)
 class HttpTrigger:
-    """Served at ``http://<group>.<HOST><path>`` for ``method``; ``{name}`` segments become path params."""
+    """Served at ``http://<group>.<HOST><path>`` for ``method``; ``{name}`` segments become path params, and a
+    last ``{name:path}`` takes the rest of the path, slashes included."""
 
     method: str
     path: str
 
     def pattern(self) -> re.Pattern[str]:
-        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path.rstrip("/") or "/"))
+        regex = re.escape(self.path.rstrip("/") or "/")
+        regex = re.sub(r"\\\{(\w+):path\\\}", r"(?P<\1>.+)", regex)
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", regex)
         return re.compile("^" + regex + "/?$")
 
 

@@ -1,10 +1,6 @@
 """GET users.<HOST>/health: liveness of the group's HTTP surface."""
-from runtime.contract import Response, function, http
+from runtime.contract import function, http
+from runtime.health import health
 
-
-@function("users-health", http("GET", "/health"))
-def main(event, ctx):
-    return Response(200, {"status": "OK"})
-
-
+main = function("users-health", http("GET", "/health"))(health)
 handle, new = main.handle, main.new

@@ -1,0 +1,6 @@
+"""GET media.<HOST>/health: liveness of the group's HTTP surface."""
+from runtime.contract import function, http
+from runtime.health import health
+
+main = function("media-health", http("GET", "/health"))(health)
+handle, new = main.handle, main.new
