@@ -20,7 +20,8 @@ from pydantic import BaseModel
 from . import envelope, logs
 from .config import LEASE_MARGIN_SECONDS, Config
 from .contract import Context, EventTrigger, FunctionSpec, HttpRequest, HttpTrigger, Response, ScheduleTrigger
-from .errors import BadRequest, Forbidden, FunctionError, InternalError, LeaseLost, NotFound, Unauthorized
+from .errors import (BadRequest, Forbidden, FunctionError, InternalError, LeaseLost, NotFound, Unauthorized,
+                     Unavailable)
 from .idempotency import MAX_KEY_LENGTH, Ledger, Replay, payload_hash
 from .validation import parse
 
@@ -156,8 +157,19 @@ def invoke(spec: FunctionSpec, raw: RawHttp, runtime: Runtime | None = None) -> 
     except FunctionError as error:
         return error_response(error, log)
     except Exception as exc:  # noqa: BLE001 - a bug: log it whole, reveal nothing
+        if _store_unreachable(exc):
+            log.warning("store unreachable", fields={"error": exc.__class__.__name__})
+            return error_response(Unavailable("The database is unreachable; retry shortly.",
+                                              retry_after_seconds=2), log)
         log.exception("unhandled error")
         return error_response(InternalError(str(exc)), log)
+
+
+def _store_unreachable(exc: Exception) -> bool:
+    """MongoDB down or failing over: retryable (503), not a bug (500)."""
+    from pymongo.errors import ConnectionFailure
+
+    return isinstance(exc, ConnectionFailure)
 
 
 def run(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None, runtime: Runtime, log) -> Response:

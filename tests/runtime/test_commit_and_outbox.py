@@ -109,3 +109,15 @@ def test_the_relay_gives_up_with_unavailable_and_keeps_everything(mongo_db, mong
     with pytest.raises(Unavailable):
         sweep(mongo_db, Recorder(fail_from=0), attempts=2)
     assert len(mongo_db["things"].find_one({"_id": "a"})["_outbox"]) == 1
+
+
+def test_an_unreachable_store_answers_503_not_500():
+    from runtime.invoke import RawHttp, Runtime, invoke
+
+    runtime = Runtime(Config({"MONGO_URI": "mongodb://127.0.0.1:1/?directConnection=true&serverSelectionTimeoutMS=200",
+                              "AMQP_URL": "memory://none"}))
+    raw = RawHttp("POST", "/", {"content-type": "application/json"}, "", b"{}")
+
+    response = invoke(spec, raw, runtime)
+
+    assert response.status == 503 and response.body["error"] == "unavailable" and response.headers["Retry-After"]
