@@ -26,6 +26,7 @@ log = logging.getLogger("localrunner.bus")
 Deliver = Callable[[object, AmqpMessage], int]  # (spec, message) -> HTTP status of the function's answer
 DEFAULT_BACKOFF_MS = (1000, 2000, 4000, 8000, 16000)
 DELIVERY_LIMIT = 20
+PARALLELISM = 4  # concurrent deliveries per function, as the generated Knative Triggers' parallelism annotation
 
 
 def queue_name(spec) -> str:
@@ -33,12 +34,15 @@ def queue_name(spec) -> str:
 
 
 class RabbitBus:
-    """One consumer thread per function over real RabbitMQ (pika), reconnecting with backoff."""
+    """``parallelism`` consumer threads per function over real RabbitMQ (pika), each reconnecting with backoff.
+    Deliveries are therefore not FIFO, as on Knative with parallelism > 1: handlers order by ``sequence``."""
 
-    def __init__(self, amqp_url: str, backoff_ms: tuple[int, ...] = DEFAULT_BACKOFF_MS, prefetch: int = 8):
+    def __init__(self, amqp_url: str, backoff_ms: tuple[int, ...] = DEFAULT_BACKOFF_MS, prefetch: int = 2,
+                 parallelism: int = PARALLELISM):
         self.amqp_url = amqp_url
         self.backoff_ms = tuple(backoff_ms)
         self.prefetch = prefetch
+        self.parallelism = parallelism
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -78,10 +82,11 @@ class RabbitBus:
     def start(self, specs, deliver: Deliver) -> None:
         self.declare_all(specs)
         for spec in specs:
-            thread = threading.Thread(target=self._consume_forever, args=(spec, deliver), daemon=True,
-                                      name=f"consume-{spec.name}")
-            thread.start()
-            self._threads.append(thread)
+            for n in range(self.parallelism):
+                thread = threading.Thread(target=self._consume_forever, args=(spec, deliver), daemon=True,
+                                          name=f"consume-{spec.name}-{n}")
+                thread.start()
+                self._threads.append(thread)
 
     def stop(self) -> None:
         self._stop.set()
