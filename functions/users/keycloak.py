@@ -298,6 +298,14 @@ class KeycloakClient:
             raise Unauthorized(INVALID_REFRESH)
         raise Unavailable(f"identity provider answered {response.status_code} to a refresh")
 
+    def jwks(self) -> dict[str, Any]:
+        """The realm's JSON Web Key Set, fetched afresh (a rotated key shows at once)."""
+        response = self._send("GET", f"{self.oidc_url}/certs")
+        body = _body(self._expect(response, 200, what="realm keys"))
+        if not isinstance(body.get("keys"), list):
+            raise Unavailable("identity provider sent no key set")
+        return body
+
     def logout(self, refresh_token: str) -> None:
         """End the session of ``refresh_token``; an invalid or already revoked token is :class:`Unauthorized`."""
         response = self._send("POST", f"{self.oidc_url}/logout",

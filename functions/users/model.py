@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AnyHttpUrl, field_validator
+from pydantic import AnyHttpUrl, ValidationInfo, field_validator
 
 from runtime.errors import InvalidInput
 from runtime.store import Emit
@@ -28,10 +28,20 @@ PASSWORD_RULES = (
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT = 10, 20
+AVATAR_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+
 def ensure_indexes(db) -> None:
     users = db[COLLECTION]
     users.create_index("usernameKey", unique=True, name="username_unique")
     users.create_index("emailKey", unique=True, name="email_unique")
+    users.create_index("nameKey", name="name_prefix")
+
+
+def search_key(text: str) -> str:
+    """How names are compared in search: case-insensitively (usernames are stored the same way)."""
+    return text.lower()
 
 
 def password_problems(password: str) -> list[str]:
@@ -89,6 +99,31 @@ class RefreshRequest(Strict):
     refreshToken: str
 
 
+class LogoutRequest(Strict):
+    refreshToken: str
+
+
+class PasswordChange(Strict):
+    currentPassword: str
+    newPassword: str
+    confirmPassword: str
+
+    @field_validator("newPassword")
+    @classmethod
+    def _policy(cls, v: str) -> str:
+        problems = password_problems(v)
+        if problems:
+            raise ValueError("the password needs " + ", ".join(problems))
+        return v
+
+    @field_validator("confirmPassword")
+    @classmethod
+    def _confirmed(cls, v: str, info: ValidationInfo) -> str:
+        if "newPassword" in info.data and v != info.data["newPassword"]:
+            raise ValueError("New password and confirm password do not match")
+        return v
+
+
 class AccountUpdate(Strict):
     darkMode: bool
     language: str
@@ -130,6 +165,7 @@ def new_document(user_id: str, registration: Registration, keycloak_id: str, ava
     return {
         "_id": user_id, "role": registration.role, "keycloakId": keycloak_id,
         "usernameKey": registration.username.lower(), "emailKey": registration.email.lower(),
+        "nameKey": search_key(registration.username),
         "account": {"username": registration.username, "email": registration.email, "darkMode": False,
                     "language": DEFAULT_LANGUAGE},
         "profile": {"name": registration.username, "avatar": avatar},
@@ -155,7 +191,37 @@ def apply_update(doc: dict[str, Any], update: UserUpdate) -> dict[str, Any]:
         profile["bio"] = p.bio
     if doc["role"] == "organization" and p.contacts is not None:
         profile["contacts"] = [str(url) for url in p.contacts]
-    return {"account": account, "profile": profile}
+    return {"account": account, "profile": profile, "nameKey": search_key(p.name)}
+
+
+def is_deleted(doc: dict[str, Any] | None) -> bool:
+    return bool(doc and doc.get("deleted"))
+
+
+def tombstone_update(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """What a deleted user leaves: its ids (to finish the identity and avatar deletion on a retry) and its version
+    (so ``user.deleted`` orders after every earlier event). The unique keys become unique placeholders, so the
+    username and e-mail are free again at once."""
+    placeholder = f"deleted/{doc['_id']}"
+    return {"$set": {"deleted": True, "deletedAt": now, "usernameKey": placeholder, "emailKey": placeholder,
+                     "_version": doc["_version"] + 1},
+            "$unset": {"account": "", "profile": "", "nameKey": ""}}
+
+
+def deleted_event(doc: dict[str, Any]) -> Emit:
+    """``user.deleted``; its ``sequence`` is the tombstone's version, newer than every earlier event of the user."""
+    return Emit("user.deleted", {"id": doc["_id"]}, subject=doc["_id"],
+                extensions={"sequence": str(doc["_version"] + 1)})
+
+
+def avatar_key(user_id: str, content_type: str) -> str:
+    """``users/{userId}/avatar.<ext>``, as the reference's media service keyed it (extension from the bytes)."""
+    return f"users/{user_id}/avatar.{AVATAR_EXTENSIONS[content_type]}"
+
+
+def with_avatar(doc: dict[str, Any], url: str, key: str | None) -> dict[str, Any]:
+    """The update that sets the avatar (``key`` None: back to the default) and bumps the version."""
+    return {"$set": {"profile.avatar": url, "avatarKey": key, "_version": doc["_version"] + 1}}
 
 
 def owner_view(doc: dict[str, Any]) -> dict[str, Any]:
@@ -167,6 +233,13 @@ def owner_view(doc: dict[str, Any]) -> dict[str, Any]:
 
 def public_view(doc: dict[str, Any]) -> dict[str, Any]:
     profile = {k: doc["profile"][k] for k in ("name", "avatar", "bio", "contacts") if k in doc["profile"]}
+    return {"id": doc["_id"], "role": doc["role"], "account": {"username": doc["account"]["username"]},
+            "profile": profile}
+
+
+def search_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """A search hit as the reference listed it: ``{id, role, account:{username}, profile:{name, avatar, bio?}}``."""
+    profile = {k: doc["profile"][k] for k in ("name", "avatar", "bio") if doc["profile"].get(k) is not None}
     return {"id": doc["_id"], "role": doc["role"], "account": {"username": doc["account"]["username"]},
             "profile": profile}
 

@@ -9,7 +9,7 @@ from functions.users import model
 def main(event, ctx):
     user_id = ctx.http.path_params["userId"]
     doc = ctx.db[model.COLLECTION].find_one({"_id": user_id})
-    if doc is None:
+    if doc is None or model.is_deleted(doc):
         raise NotFound(f"User with ID {user_id} not found")
     owner = ctx.principal is not None and ctx.principal.user_id == user_id
     return Response(200, model.owner_view(doc) if owner else model.public_view(doc))

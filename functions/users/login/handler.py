@@ -15,7 +15,7 @@ def main(event, ctx):
     credentials = ctx.input
     idp = identity_provider(ctx.config)
     tokens = idp.password_grant(credentials.username, credentials.password)
-    doc = load_or_repair(ctx, tokens.access_token)
+    doc = load_or_repair(ctx, tokens.access_token, idp)
     return Response(200, {**model.owner_view(doc), **login_fields(tokens)})
 
 

@@ -9,7 +9,7 @@ from runtime.contract import Response, function, http
 from runtime.errors import Conflict
 
 from functions.users import model
-from functions.users.identity import create_or_adopt_user, identity_provider, login_fields
+from functions.users.identity import create_or_adopt_user, discard_identity, identity_provider, login_fields
 
 
 def attach_tokens(event, ctx, response: Response) -> Response:
@@ -34,10 +34,10 @@ def main(event, ctx):
         committed = ctx.commit(model.COLLECTION, {"_id": user_id}, {"$setOnInsert": doc}, upsert=True,
                                reply=reply, emit=[model.user_event("user.created", doc)])
     except Exception:
-        idp.delete_user(keycloak_id)  # compensation: no identity without a profile
+        discard_identity(idp, keycloak_id)  # compensation: no identity without a profile
         raise
     if committed is None:  # the username or e-mail belongs to another profile already
-        idp.delete_user(keycloak_id)
+        discard_identity(idp, keycloak_id)
         raise Conflict("This username or e-mail is already registered.")
     return committed
 

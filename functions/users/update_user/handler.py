@@ -4,29 +4,28 @@ Optimistic concurrency: the update applies only to the version it was computed f
 carries the new version as its ``sequence``, so mirrors apply a user's events in order whatever the broker does.
 """
 from runtime.contract import Response, function, http
-from runtime.errors import Conflict, Forbidden, NotFound
+from runtime.errors import Conflict, NotFound
 
 from functions.users import model
+from functions.users.access import owner_only
 
 ATTEMPTS = 5
 
 
 @function("users-update-user", http("PUT", "/{userId}"), auth="required", emits=["user.updated"],
-          body=model.UserUpdate)
+          body=owner_only(model.UserUpdate))
 def main(event, ctx):
     user_id = ctx.http.path_params["userId"]
-    if ctx.principal.user_id != user_id:
-        raise Forbidden("You can only change your own profile.")
     update = ctx.input
     users = ctx.db[model.COLLECTION]
     for _ in range(ATTEMPTS):
         doc = users.find_one({"_id": user_id})
-        if doc is None:
+        if doc is None or model.is_deleted(doc):
             raise NotFound(f"User with ID {user_id} not found")
         changed = {**doc, **model.apply_update(doc, update), "_version": doc["_version"] + 1}
         committed = ctx.commit(model.COLLECTION, {"_id": user_id, "_version": doc["_version"]},
                                {"$set": {"account": changed["account"], "profile": changed["profile"],
-                                         "_version": changed["_version"]}},
+                                         "nameKey": changed["nameKey"], "_version": changed["_version"]}},
                                reply=Response(204), emit=[model.user_event("user.updated", changed)])
         if committed is not None:
             return committed

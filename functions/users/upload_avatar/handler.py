@@ -1,0 +1,76 @@
+"""POST users.<HOST>/{userId}/avatar: the owner uploads an avatar (multipart field ``avatar``); ``user.updated``.
+
+The image is checked (JPEG, PNG or WebP by its bytes, at most 5 MiB) before anything is written, stored through
+the media storage contract at ``users/{userId}/avatar.<ext>``, then recorded on the profile. A form without the
+``avatar`` field resets the avatar to the default, as the reference did (the SPA sends an empty form for that).
+Answers ``{userId, avatarUrl}``.
+"""
+from dataclasses import dataclass
+
+from runtime.contract import Response, function, http
+from runtime.errors import BadRequest, Conflict, InvalidInput, NotFound
+from runtime.forms import parse_multipart
+from runtime.storage import check_image, storage_from_config
+
+from functions.users import model
+from functions.users.access import owner_only
+
+ATTEMPTS = 5
+FIELD = "avatar"
+
+
+@dataclass(frozen=True)
+class Upload:
+    data: bytes
+    content_type: str
+
+
+def read_form(event, ctx) -> Upload | None:
+    """The checked image, or None for a form without one."""
+    request = ctx.http
+    content_type = request.header("content-type", "")
+    if not request.body:
+        return None
+    if not content_type.startswith("multipart/form-data"):
+        raise BadRequest("Send the avatar as multipart/form-data in the field 'avatar'.", code="invalid_multipart")
+    if b"content-disposition" not in request.body.lower():
+        return None  # an empty form (just the closing boundary)
+    parts = parse_multipart(content_type, request.body)
+    unknown = sorted(set(parts) - {FIELD})
+    if unknown:
+        raise InvalidInput("The form has unknown fields.", details=[{"field": n, "message": "unknown field"}
+                                                                    for n in unknown])
+    if FIELD not in parts:
+        return None
+    part = parts[FIELD]
+    return Upload(part.data, check_image(part.data, part.content_type, FIELD))
+
+
+@function("users-upload-avatar", http("POST", "/{userId}/avatar"), auth="required", emits=["user.updated"],
+          body=owner_only(read=read_form), secrets=["s3-access-key", "s3-secret-key"])
+def main(event, ctx):
+    user_id = ctx.http.path_params["userId"]
+    upload: Upload | None = ctx.input
+    storage = storage_from_config(ctx.config)
+    users = ctx.db[model.COLLECTION]
+    key = model.avatar_key(user_id, upload.content_type) if upload else None
+    url = storage.put(key, upload.data, upload.content_type) if upload else model.default_avatar(ctx.config)
+    for _ in range(ATTEMPTS):
+        doc = users.find_one({"_id": user_id})
+        if doc is None or model.is_deleted(doc):
+            raise NotFound(f"User with ID {user_id} not found")
+        changed = {**doc, "profile": {**doc["profile"], "avatar": url}, "_version": doc["_version"] + 1}
+        reply = ctx.commit(model.COLLECTION, {"_id": user_id, "_version": doc["_version"]},
+                           model.with_avatar(doc, url, key), reply=Response(200, {"userId": user_id, "avatarUrl": url}),
+                           emit=[model.user_event("user.updated", changed)])
+        if reply is not None:
+            break
+    else:
+        raise Conflict("The profile changed concurrently too often; retry.")
+    previous = doc.get("avatarKey")
+    if previous and previous != key:  # an avatar of another type, or a reset: its object goes
+        storage.delete(previous)
+    return reply
+
+
+handle, new = main.handle, main.new

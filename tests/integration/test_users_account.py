@@ -1,0 +1,491 @@
+"""The rest of the users group through the gateway, as the SPA and the other groups call it: logout, public keys,
+avatar upload and removal, password change, search, account deletion; each error status as one JSON shape."""
+import base64
+import json
+import os
+import uuid
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+PASSWORD = "passw0rd!"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
+JPEG = b"\xff\xd8\xff\xe0" + bytes(64)
+
+
+def s3():
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT_URL"], aws_access_key_id="minioadmin",
+                        aws_secret_access_key="minioadmin", region_name="us-east-1",
+                        config=Config(s3={"addressing_style": "path"}))
+
+
+def stored(key):
+    try:
+        return s3().get_object(Bucket="eventonight-media", Key=key)["Body"].read()
+    except Exception:  # noqa: BLE001 - NoSuchKey
+        return None
+
+
+def events_for(wire, user_id, timeout=10.0, count=1):
+    """The distinct CloudEvents about ``user_id`` seen on ``wire`` (duplicates of one id are at-least-once
+    delivery, not a second event) once ``count`` of them arrived, or ``timeout`` passed."""
+    def about(messages):
+        seen = {}
+        for _, _, b in messages:
+            event = json.loads(b)
+            if event["data"]["id"] == user_id:
+                seen.setdefault(event["id"], event)
+        return list(seen.values())
+
+    wire.drain(until=lambda m: len(about(m)) >= count, timeout=timeout)
+    return about(wire.messages)
+
+
+def login(api, username, password=PASSWORD):
+    return api.call("POST", "users", "/login", json={"username": username, "password": password})
+
+
+def assert_error(response, status, code=None):
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert set(body) <= {"error", "message", "details"} and body["message"]
+    if code:
+        assert body["error"] == code
+    return body
+
+
+# ---- logout --------------------------------------------------------------------------------------------------
+
+def test_logout_ends_the_session_of_the_refresh_token(api):
+    user = api.register()
+
+    response = api.call("POST", "users", "/logout", json={"refreshToken": user["refreshToken"]})
+
+    assert response.status_code == 204
+    refreshed = api.call("POST", "users", "/refresh", json={"refreshToken": user["refreshToken"]})
+    assert_error(refreshed, 401, "unauthorized")
+
+
+def test_logout_with_a_dead_token_is_401_and_without_one_400(api):
+    assert_error(api.call("POST", "users", "/logout", json={"refreshToken": "not-a-token"}), 401, "unauthorized")
+    assert_error(api.call("POST", "users", "/logout", json={}), 400, "invalid_input")
+
+
+def test_logout_delivered_twice_with_one_key_ends_the_session_once_and_replays(api):
+    user = api.register()
+    key = f"logout-{uuid.uuid4()}"
+
+    first = api.call("POST", "users", "/logout", key=key, json={"refreshToken": user["refreshToken"]})
+    second = api.call("POST", "users", "/logout", key=key, json={"refreshToken": user["refreshToken"]})
+
+    assert first.status_code == second.status_code == 204
+    assert second.headers["idempotent-replayed"] == "true"
+
+
+# ---- public keys ---------------------------------------------------------------------------------------------
+
+def test_public_keys_verify_the_tokens_the_identity_provider_issues(api, platform):
+    user = api.register()
+
+    response = api.call("GET", "users", "/public-keys")
+
+    assert response.status_code == 200
+    keys = response.json()["keys"]
+    assert keys and all(set(k) == {"kid", "publicKey"} for k in keys)
+    kid = jwt.get_unverified_header(user["accessToken"])["kid"]
+    entry = next(k for k in keys if k["kid"] == kid)
+    pem = serialization.load_der_public_key(base64.b64decode(entry["publicKey"]))  # SubjectPublicKeyInfo
+    claims = jwt.decode(user["accessToken"], pem, algorithms=["RS256"], options={"verify_aud": False})
+    assert claims["user_id"] == user["id"]
+
+
+def test_public_keys_show_a_rotated_key_at_once(api, platform):
+    before = {k["kid"] for k in api.call("GET", "users", "/public-keys").json()["keys"]}
+
+    new = platform.idp.keys.rotate()
+
+    after = [k["kid"] for k in api.call("GET", "users", "/public-keys").json()["keys"]]
+    assert new.kid in after and before <= set(after)
+
+
+# ---- avatar --------------------------------------------------------------------------------------------------
+
+def upload(api, user, data=PNG, content_type="image/png", key=None, token=None, field="avatar"):
+    return api.call("POST", "users", f"/{user['id']}/avatar", token=token or user["accessToken"], key=key,
+                    files={field: ("me.img", data, content_type)})
+
+
+def test_avatar_upload_stores_the_image_and_emits_user_updated(api, tap):
+    wire = tap("user.updated")
+    user = api.register()
+
+    response = upload(api, user)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body == {"userId": user["id"], "avatarUrl": body["avatarUrl"]}
+    assert body["avatarUrl"].endswith(f"/users/{user['id']}/avatar.png")
+    assert stored(f"users/{user['id']}/avatar.png") == PNG
+    profile = api.call("GET", "users", f"/{user['id']}").json()["profile"]
+    assert profile["avatar"] == body["avatarUrl"]
+    event = events_for(wire, user["id"])[0]
+    assert event["data"]["avatar"] == body["avatarUrl"] and event["sequence"] == "2"
+
+
+def test_an_avatar_of_another_type_replaces_the_old_object(api):
+    user = api.register()
+    upload(api, user)
+
+    response = upload(api, user, JPEG, "image/jpeg")
+
+    assert response.json()["avatarUrl"].endswith("/avatar.jpg")
+    assert stored(f"users/{user['id']}/avatar.jpg") == JPEG
+    assert stored(f"users/{user['id']}/avatar.png") is None
+
+
+@pytest.mark.parametrize("data, content_type", [(b"GIF89a" + bytes(20), "image/gif"), (b"", "image/png"),
+                                                (b"<svg/>", "image/png")])
+def test_an_upload_that_is_not_a_supported_image_is_400_and_changes_nothing(api, data, content_type):
+    user = api.register()
+
+    response = upload(api, user, data, content_type)
+
+    body = assert_error(response, 400, "invalid_input")
+    assert body["details"][0]["field"] == "avatar"
+    assert api.call("GET", "users", f"/{user['id']}").json()["profile"]["avatar"] == user["profile"]["avatar"]
+
+
+def test_an_upload_with_an_unknown_field_or_not_multipart_is_400(api):
+    user = api.register()
+
+    assert_error(upload(api, user, field="picture"), 400, "invalid_input")
+    assert_error(api.call("POST", "users", f"/{user['id']}/avatar", token=user["accessToken"],
+                          json={"avatar": "x"}), 400, "invalid_multipart")
+
+
+def test_an_empty_form_resets_the_avatar_to_the_default(api):
+    user = api.register()
+    upload(api, user)
+
+    response = api.call("POST", "users", f"/{user['id']}/avatar", token=user["accessToken"],
+                        headers={"Content-Type": "multipart/form-data; boundary=x"}, content=b"--x--\r\n")
+
+    assert response.status_code == 200 and response.json()["avatarUrl"] == user["profile"]["avatar"]
+    assert stored(f"users/{user['id']}/avatar.png") is None
+
+
+def test_avatar_removal_goes_back_to_the_default_and_deletes_the_object(api, tap):
+    wire = tap("user.updated")
+    user = api.register()
+    upload(api, user)
+
+    response = api.call("DELETE", "users", f"/{user['id']}/avatar", token=user["accessToken"])
+
+    assert response.status_code == 204
+    assert api.call("GET", "users", f"/{user['id']}").json()["profile"]["avatar"] == user["profile"]["avatar"]
+    assert stored(f"users/{user['id']}/avatar.png") is None
+    assert [e["data"]["avatar"] for e in events_for(wire, user["id"], count=2)][-1] == user["profile"]["avatar"]
+
+
+def test_removing_an_avatar_never_uploaded_is_not_an_error(api):
+    user = api.register()
+
+    response = api.call("DELETE", "users", f"/{user['id']}/avatar", token=user["accessToken"])
+
+    assert response.status_code == 204
+
+
+def test_avatar_upload_delivered_twice_with_one_key_acts_once(api, tap, mongo_client):
+    wire = tap("user.updated")
+    user = api.register()
+    key = f"avatar-{uuid.uuid4()}"
+    body = b'--b\r\nContent-Disposition: form-data; name="avatar"; filename="a.png"\r\n' \
+           b"Content-Type: image/png\r\n\r\n" + PNG + b"\r\n--b--\r\n"
+    send = lambda: api.call("POST", "users", f"/{user['id']}/avatar", token=user["accessToken"], key=key,  # noqa
+                            headers={"Content-Type": "multipart/form-data; boundary=b"}, content=body)
+
+    first, second = send(), send()
+
+    assert first.status_code == second.status_code == 200 and first.json() == second.json()
+    assert second.headers["idempotent-replayed"] == "true"
+    doc = mongo_client["eventonight_users"]["users"].find_one({"_id": user["id"]})
+    assert doc["_version"] == 2
+    wire.drain(timeout=2)
+    assert len(events_for(wire, user["id"], timeout=0)) == 1
+
+
+def test_avatar_removal_delivered_twice_with_one_key_acts_once(api, tap):
+    wire = tap("user.updated")
+    user = api.register()
+    upload(api, user)
+    key = f"unavatar-{uuid.uuid4()}"
+
+    first = api.call("DELETE", "users", f"/{user['id']}/avatar", token=user["accessToken"], key=key)
+    second = api.call("DELETE", "users", f"/{user['id']}/avatar", token=user["accessToken"], key=key)
+
+    assert first.status_code == second.status_code == 204 and second.headers["idempotent-replayed"] == "true"
+    wire.drain(timeout=2)
+    assert len(events_for(wire, user["id"], timeout=0)) == 2  # the upload's and the removal's, nothing more
+
+
+# ---- password ------------------------------------------------------------------------------------------------
+
+def change(api, user, current=PASSWORD, new="n3w-passw0rd!", confirm=None, key=None, token=None):
+    return api.call("PUT", "users", f"/{user['id']}/password", token=token or user["accessToken"], key=key,
+                    json={"currentPassword": current, "newPassword": new,
+                          "confirmPassword": new if confirm is None else confirm})
+
+
+def test_password_change_takes_effect_at_the_next_login(api):
+    user = api.register()
+    name = user["account"]["username"]
+
+    response = change(api, user)
+
+    assert response.status_code == 204
+    assert login(api, name).status_code == 401
+    assert login(api, name, "n3w-passw0rd!").status_code == 200
+
+
+@pytest.mark.parametrize("current, new, confirm, field", [
+    ("wrong-passw0rd!", "n3w-passw0rd!", None, "currentPassword"),
+    (PASSWORD, "n3w-passw0rd!", "n3w-passw0rd?", "confirmPassword"),
+    (PASSWORD, "weak", None, "newPassword"),
+])
+def test_a_refused_password_change_is_400_on_its_field_and_keeps_the_old_password(api, current, new, confirm,
+                                                                                   field):
+    user = api.register()
+
+    response = change(api, user, current, new, confirm)
+
+    body = assert_error(response, 400, "invalid_input")
+    assert [d["field"] for d in body["details"]] == [field]
+    assert login(api, user["account"]["username"]).status_code == 200
+
+
+def test_password_change_delivered_twice_with_one_key_changes_once(api, mongo_client):
+    user = api.register()
+    key = f"password-{uuid.uuid4()}"
+
+    first, second = change(api, user, key=key), change(api, user, key=key)
+
+    assert first.status_code == second.status_code == 204 and second.headers["idempotent-replayed"] == "true"
+    doc = mongo_client["eventonight_users"]["users"].find_one({"_id": user["id"]})
+    assert [r["key"] for r in doc["_receipts"]].count(key) == 1
+    assert login(api, user["account"]["username"], "n3w-passw0rd!").status_code == 200
+
+
+def test_a_password_change_retried_after_it_took_effect_confirms_it(api):
+    """A retry whose first attempt changed the password but never recorded its reply (a crash): same answer."""
+    user = api.register()
+    change(api, user, key=f"first-{uuid.uuid4()}")
+
+    response = change(api, user, key=f"retry-{uuid.uuid4()}")
+
+    assert response.status_code == 204
+    assert login(api, user["account"]["username"], "n3w-passw0rd!").status_code == 200
+
+
+# ---- owner-only writes: 401 / 403 / 404 ----------------------------------------------------------------------
+
+WRITES = [
+    ("PUT", "", {"json": {"accountDTO": {"darkMode": False, "language": "en"}, "profileDTO": {"name": "x"}}}),
+    ("DELETE", "", {}),
+    ("POST", "/avatar", {"files": {"avatar": ("a.png", PNG, "image/png")}}),
+    ("DELETE", "/avatar", {}),
+    ("PUT", "/password", {"json": {"currentPassword": PASSWORD, "newPassword": "n3w-passw0rd!",
+                                   "confirmPassword": "n3w-passw0rd!"}}),
+]
+
+
+@pytest.mark.parametrize("method, suffix, kwargs", WRITES, ids=[f"{m} {s or '/'}" for m, s, _ in WRITES])
+def test_owner_only_writes_are_401_without_a_token_and_403_for_someone_else(api, mongo_client, method, suffix,
+                                                                            kwargs):
+    owner, other = api.register(), api.register()
+    ledger = mongo_client["eventonight_users"]["idempotency"]
+    before = ledger.count_documents({})
+
+    anonymous = api.call(method, "users", f"/{owner['id']}{suffix}", **kwargs)
+    foreign = api.call(method, "users", f"/{owner['id']}{suffix}", token=other["accessToken"], **kwargs)
+
+    assert_error(anonymous, 401, "unauthorized")
+    assert_error(foreign, 403, "forbidden")
+    assert ledger.count_documents({}) == before  # refused before the claim: nothing written
+    assert api.call("GET", "users", f"/{owner['id']}").status_code == 200
+
+
+@pytest.mark.parametrize("method, suffix, kwargs", WRITES, ids=[f"{m} {s or '/'}" for m, s, _ in WRITES])
+def test_owner_writes_to_a_deleted_account_are_404(api, method, suffix, kwargs):
+    user = api.register()
+    assert api.call("DELETE", "users", f"/{user['id']}", token=user["accessToken"]).status_code == 204
+
+    response = api.call(method, "users", f"/{user['id']}{suffix}", token=user["accessToken"], **kwargs)
+
+    assert_error(response, 404, "not_found")
+
+
+def test_one_key_reused_for_another_upload_is_422_and_keeps_the_first_avatar(api):
+    user = api.register()
+    key = f"reuse-{uuid.uuid4()}"
+    first = upload(api, user, key=key)
+
+    response = upload(api, user, JPEG, "image/jpeg", key=key)
+
+    assert_error(response, 422, "idempotency_key_reused")
+    assert api.call("GET", "users", f"/{user['id']}").json()["profile"]["avatar"] == first.json()["avatarUrl"]
+
+
+# ---- search --------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def crowd(api):
+    """Three members and two organizations under a fresh common prefix, registered in no particular order."""
+    tag = f"s{uuid.uuid4().hex[:6]}"
+    users = {}
+    for name, role in (("carol", "member"), ("alice", "member"), ("Bob", "member"), ("dj", "organization"),
+                       ("club", "organization")):
+        users[name] = api.register(role, username=f"{tag}{name}")
+    return tag, users
+
+
+def search(api, **params):
+    return api.call("GET", "users", "/search", params=params)
+
+
+def test_search_by_prefix_is_case_insensitive_and_ordered_by_username(api, crowd):
+    tag, users = crowd
+
+    response = search(api, prefix=f"  {tag.upper()} ")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert [u["account"]["username"] for u in body["data"]] == [
+        f"{tag}alice", f"{tag}Bob", f"{tag}carol", f"{tag}club", f"{tag}dj"]
+    assert body["limit"] == 10 and body["offset"] == 0 and body["hasMore"] is False
+    hit = body["data"][0]
+    assert set(hit) == {"id", "role", "account", "profile"} and set(hit["account"]) == {"username"}
+    assert set(hit["profile"]) <= {"name", "avatar", "bio"}
+
+
+def test_search_matches_the_profile_name_too_and_filters_by_role(api, crowd):
+    tag, users = crowd
+    dj = users["dj"]
+    body = {"accountDTO": {"darkMode": False, "language": "en"}, "profileDTO": {"name": f"Zed{tag} Nights"}}
+    assert api.call("PUT", "users", f"/{dj['id']}", token=dj["accessToken"], json=body).status_code == 204
+
+    by_name = search(api, prefix=f"zed{tag}").json()["data"]
+    organizations = search(api, prefix=tag, role="organization").json()["data"]
+
+    assert [u["id"] for u in by_name] == [dj["id"]]
+    assert [u["account"]["username"] for u in organizations] == [f"{tag}club", f"{tag}dj"]
+
+
+def test_search_pages_are_stable_and_say_whether_more_follow(api, crowd):
+    tag, _ = crowd
+
+    pages = [search(api, prefix=tag, limit=2, offset=offset).json() for offset in (0, 2, 4)]
+
+    names = [u["account"]["username"] for page in pages for u in page["data"]]
+    assert names == sorted(names, key=str.lower) and len(names) == len(set(names)) == 5
+    assert [p["hasMore"] for p in pages] == [True, True, False]
+
+
+def test_search_clamps_the_limit_to_20(api):
+    assert search(api, limit=500).json()["limit"] == 20
+
+
+def test_search_lists_every_bad_parameter_at_once(api):
+    response = search(api, role="admin", limit=-5, offset=-3)
+
+    body = assert_error(response, 400, "invalid_input")
+    assert {d["field"] for d in body["details"]} == {"role", "limit", "offset"}
+    assert assert_error(search(api, limit="ten"), 400)["details"][0]["field"] == "limit"
+
+
+def test_deleted_users_are_not_found_by_search(api, crowd):
+    tag, users = crowd
+    alice = users["alice"]
+
+    api.call("DELETE", "users", f"/{alice['id']}", token=alice["accessToken"])
+
+    assert f"{tag}alice" not in [u["account"]["username"] for u in search(api, prefix=tag).json()["data"]]
+
+
+# ---- deletion ------------------------------------------------------------------------------------------------
+
+def test_deleting_an_account_removes_profile_identity_and_avatar_and_emits_user_deleted(api, tap):
+    wire = tap("user.updated", "user.deleted")
+    user = api.register()
+    upload(api, user)
+
+    response = api.call("DELETE", "users", f"/{user['id']}", token=user["accessToken"])
+
+    assert response.status_code == 204
+    assert_error(api.call("GET", "users", f"/{user['id']}"), 404, "not_found")
+    assert_error(login(api, user["account"]["username"]), 401, "unauthorized")
+    assert_error(api.call("POST", "users", "/refresh", json={"refreshToken": user["refreshToken"]}), 401)
+    assert stored(f"users/{user['id']}/avatar.png") is None
+    events = events_for(wire, user["id"], count=2)
+    assert [e["type"] for e in events] == ["user.updated", "user.deleted"]
+    assert events[1]["data"] == {"id": user["id"]}
+    assert int(events[1]["sequence"]) > int(events[0]["sequence"])
+
+
+def test_a_deleted_username_and_email_can_register_again(api):
+    user = api.register()
+    api.call("DELETE", "users", f"/{user['id']}", token=user["accessToken"])
+
+    again = api.register(username=user["account"]["username"])
+
+    assert again["id"] != user["id"]
+
+
+def test_deletion_delivered_twice_with_one_key_deletes_once(api, tap):
+    wire = tap("user.deleted")
+    user = api.register()
+    key = f"delete-{uuid.uuid4()}"
+
+    first = api.call("DELETE", "users", f"/{user['id']}", token=user["accessToken"], key=key)
+    second = api.call("DELETE", "users", f"/{user['id']}", token=user["accessToken"], key=key)
+
+    assert first.status_code == second.status_code == 204 and second.headers["idempotent-replayed"] == "true"
+    wire.drain(timeout=2)
+    assert len(events_for(wire, user["id"], timeout=0)) == 1
+
+
+def test_deleting_twice_with_two_keys_is_404_the_second_time(api):
+    user = api.register()
+    api.call("DELETE", "users", f"/{user['id']}", token=user["accessToken"])
+
+    assert_error(api.call("DELETE", "users", f"/{user['id']}", token=user["accessToken"]), 404, "not_found")
+
+
+# ---- the SPA's fields ----------------------------------------------------------------------------------------
+
+def test_every_field_the_spa_sends_on_update_is_accepted_and_read_back(api):
+    user = api.register()
+    body = {"accountDTO": {"username": user["account"]["username"], "darkMode": True, "language": "it",
+                           "gender": "female", "birthDate": "1995-04-02T00:00:00.000Z",
+                           "interests": ["Club", "Live Music"]},
+            "profileDTO": {"name": "Jo", "avatar": user["profile"]["avatar"], "bio": "Hi", "contacts": []}}
+
+    assert api.call("PUT", "users", f"/{user['id']}", token=user["accessToken"], json=body).status_code == 204
+
+    own = api.call("GET", "users", f"/{user['id']}", token=user["accessToken"]).json()
+    assert own["account"] == {"username": user["account"]["username"], "email": user["account"]["email"],
+                              "darkMode": True, "language": "it", "gender": "female",
+                              "birthDate": "1995-04-02T00:00:00Z", "interests": ["Club", "Live Music"]}
+    assert own["profile"] == {"name": "Jo", "avatar": user["profile"]["avatar"], "bio": "Hi"}
+    relogin = login(api, user["account"]["username"]).json()
+    assert relogin["account"]["darkMode"] is True and relogin["account"]["interests"] == ["Club", "Live Music"]
+
+
+def test_health(api):
+    response = api.call("GET", "users", "/health")
+
+    assert response.status_code == 200 and response.json() == {"status": "OK"}
