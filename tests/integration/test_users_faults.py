@@ -1,0 +1,332 @@
+"""The identity provider (and the store) failing in the middle of the users group's sagas: registration and
+deletion leave no half-done account, or one the next login or a retry completes.
+
+Faults are injected from outside, as in production: the users functions are pointed (KEYCLOAK_URL, MONGO_URI) at
+proxies in front of the development identity provider and the store, which fail the calls a test chooses. The
+functions are reconfigured the way a redeploy would (new environment, fresh runtime); nothing in them knows.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from runtime import invoke
+
+PASSWORD = "passw0rd!"
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+
+
+class FaultyHttpProxy:
+    """Forwards HTTP to ``target``; a request matching a rule (method, path regex) runs the rule's hook and is
+    answered with the rule's status instead (``None``: forwarded after the hook), ``times`` times."""
+
+    def __init__(self, target: str):
+        self.target = target.rstrip("/")
+        self.rules: list[dict] = []
+        self.seen: list[tuple[str, str]] = []
+        self._client = httpx.Client(timeout=10)
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _any(self):
+                proxy.handle(self)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _any
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def fail(self, method: str, path: str, status: int | None = 503, times: int = 1, hook=None) -> None:
+        self.rules.append({"method": method, "path": re.compile(path), "status": status, "times": times,
+                           "hook": hook})
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
+        path = urlsplit(request.path).path
+        self.seen.append((request.command, path))
+        for rule in self.rules:
+            if rule["times"] and rule["method"] == request.command and rule["path"].search(path):
+                rule["times"] -= 1
+                if rule["hook"]:
+                    rule["hook"]()
+                if rule["status"] is not None:
+                    payload = json.dumps({"error": "injected fault"}).encode()
+                    request.send_response(rule["status"])
+                    request.send_header("Content-Type", "application/json")
+                    request.send_header("Content-Length", str(len(payload)))
+                    request.end_headers()
+                    request.wfile.write(payload)
+                    return
+                break
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+        answer = self._client.request(request.command, self.target + request.path, headers=headers, content=body)
+        request.send_response(answer.status_code)
+        for name, value in answer.headers.items():
+            if name.lower() not in HOP_BY_HOP:
+                request.send_header(name, value)
+        request.send_header("Content-Length", str(len(answer.content)))
+        request.end_headers()
+        request.wfile.write(answer.content)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._client.close()
+
+
+class CuttableTcpProxy:
+    """A TCP relay to ``host:port`` that can be cut (every connection dropped, new ones refused) and restored."""
+
+    def __init__(self, host: str, port: int):
+        self.target = (host, port)
+        self.down = False
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if self.down:
+                client.close()
+                continue
+            upstream = socket.create_connection(self.target)
+            with self._lock:
+                self._open += [client, upstream]
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        self.down = True
+        with self._lock:
+            for s in self._open:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self._open.clear()
+
+    def restore(self) -> None:
+        self.down = False
+
+    def stop(self) -> None:
+        self.cut()
+        self._listener.close()
+
+
+def redeploy(**env: str | None) -> dict[str, str | None]:
+    """Give the functions a new environment, as a redeploy would; returns the previous values."""
+    previous = {name: os.environ.get(name) for name in env}
+    for name, value in env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    invoke._default_runtime = None
+    return previous
+
+
+@pytest.fixture
+def idp_proxy(platform):
+    proxy = FaultyHttpProxy(platform.idp.url)
+    previous = redeploy(KEYCLOAK_URL=proxy.url)
+    yield proxy
+    redeploy(**previous)
+    proxy.stop()
+
+
+@pytest.fixture
+def store_proxy(platform, mongo_uri):
+    parts = urlsplit(mongo_uri)
+    proxy = CuttableTcpProxy(parts.hostname, parts.port or 27017)
+    previous = redeploy(MONGO_URI=mongo_uri.replace(parts.netloc, f"127.0.0.1:{proxy.port}", 1))
+    yield proxy
+    redeploy(**previous)
+    proxy.stop()
+
+
+def registration(role="member"):
+    username = f"f{uuid.uuid4().hex[:10]}"
+    return {"username": username, "email": f"{username}@example.org", "password": PASSWORD, "role": role}
+
+
+def identity(platform, username):
+    return platform.idp.idp.find_login(username)
+
+
+def profiles(mongo_client, username):
+    return mongo_client["eventonight_users"]["users"].count_documents({"usernameKey": username.lower()})
+
+
+ROLE_MAPPING = r"/users/[^/]+/role-mappings/realm$"
+USER = r"/admin/realms/[^/]+/users/[^/]+$"
+
+
+# ---- registration --------------------------------------------------------------------------------------------
+
+def test_a_failed_role_assignment_deletes_the_identity_it_had_created(api, platform, idp_proxy, mongo_client):
+    body = registration()
+    idp_proxy.fail("POST", ROLE_MAPPING)
+
+    response = api.call("POST", "users", "/register", json=body)
+
+    assert response.status_code == 503 and response.json()["error"] == "unavailable"
+    assert identity(platform, body["username"]) is None
+    assert profiles(mongo_client, body["username"]) == 0
+    assert api.call("POST", "users", "/register", json=body).status_code == 201  # the name is free again
+
+
+def test_a_registration_whose_compensation_failed_too_is_finished_by_its_retry(api, platform, idp_proxy, tap):
+    wire = tap("user.created")
+    body, key = registration("organization"), f"register-{uuid.uuid4()}"
+    idp_proxy.fail("POST", ROLE_MAPPING)
+    idp_proxy.fail("DELETE", USER)
+
+    failed = api.call("POST", "users", "/register", key=key, json=body)
+    orphan = identity(platform, body["username"])
+    orphan_id, orphan_roles = orphan.id, set(orphan.roles)
+    retried = api.call("POST", "users", "/register", key=key, json=body)
+
+    assert failed.status_code == 503 and orphan_roles == set()
+    assert retried.status_code == 201 and retried.json()["role"] == "organization"
+    adopted = identity(platform, body["username"])
+    assert adopted.id == orphan_id and adopted.roles == {"organization"}
+    wire.drain(until=lambda m: any(json.loads(b)["data"]["id"] == retried.json()["id"] for _, _, b in m))
+    assert any(json.loads(b)["data"]["id"] == retried.json()["id"] for _, _, b in wire.messages)
+
+
+def test_an_identity_left_without_role_or_profile_is_discarded_at_its_login(api, platform, idp_proxy,
+                                                                            mongo_client):
+    body = registration()
+    idp_proxy.fail("POST", ROLE_MAPPING)
+    idp_proxy.fail("DELETE", USER)
+    assert api.call("POST", "users", "/register", json=body).status_code == 503
+    assert identity(platform, body["username"]) is not None
+
+    response = api.call("POST", "users", "/login", json={"username": body["username"], "password": PASSWORD})
+
+    assert response.status_code == 401 and response.json()["error"] == "unauthorized"
+    assert identity(platform, body["username"]) is None and profiles(mongo_client, body["username"]) == 0
+    assert api.call("POST", "users", "/register", json=body).status_code == 201
+
+
+def test_a_failed_profile_commit_deletes_the_identity(api, platform, idp_proxy, store_proxy, mongo_client):
+    body = registration()
+    idp_proxy.fail("POST", ROLE_MAPPING, status=None, hook=store_proxy.cut)  # the store goes down meanwhile
+
+    response = api.call("POST", "users", "/register", json=body)
+    store_proxy.restore()
+
+    assert response.status_code >= 500
+    assert ("POST", f"/admin/realms/{platform.idp.idp.realm}/users") in idp_proxy.seen  # it had been created
+    assert any(m == "DELETE" and re.search(USER, p) for m, p in idp_proxy.seen)  # and was compensated
+    assert identity(platform, body["username"]) is None
+    assert profiles(mongo_client, body["username"]) == 0
+
+
+def test_a_profile_that_conflicts_with_the_store_deletes_the_new_identity(api, platform, mongo_client):
+    """The store knows the e-mail (its identity is gone), the identity provider does not: 409, no new identity."""
+    body = registration()
+    mongo_client["eventonight_users"]["users"].insert_one(
+        {"_id": str(uuid.uuid4()), "usernameKey": f"other-{body['username']}", "emailKey": body["email"],
+         "role": "member", "_version": 1})
+
+    response = api.call("POST", "users", "/register", json=body)
+
+    assert response.status_code == 409 and response.json()["error"] == "conflict"
+    assert identity(platform, body["username"]) is None
+
+
+def test_an_identity_without_profile_is_repaired_at_its_login(api, platform, tap, mongo_client):
+    """A registration that crashed after the identity provider's steps: identity, app id and role, no profile."""
+    wire = tap("user.created")
+    user_id, username = str(uuid.uuid4()), f"r{uuid.uuid4().hex[:10]}"
+    platform.idp.idp.add_user(username, f"{username}@example.org", PASSWORD, roles=["organization"],
+                              attributes={"custom_user_id": [user_id]})
+
+    response = api.call("POST", "users", "/login", json={"username": username, "password": PASSWORD})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == user_id and body["role"] == "organization" and body["account"]["username"] == username
+    assert api.call("GET", "users", f"/{user_id}").status_code == 200
+    assert api.call("POST", "users", "/login", json={"username": username, "password": PASSWORD}).json()["id"] \
+        == user_id
+    assert mongo_client["eventonight_users"]["users"].count_documents({"_id": user_id}) == 1
+    wire.drain(until=lambda m: any(json.loads(b)["data"]["id"] == user_id for _, _, b in m))
+    created = [json.loads(b) for _, _, b in wire.messages if json.loads(b)["data"]["id"] == user_id]
+    assert len({e["id"] for e in created}) == 1 and created[0]["data"]["role"] == "organization"
+
+
+def test_the_identity_provider_down_at_login_is_503_not_401(api, idp_proxy):
+    user = api.register()
+    idp_proxy.fail("POST", r"/protocol/openid-connect/token$", times=10)
+
+    response = api.call("POST", "users", "/login", json={"username": user["account"]["username"],
+                                                         "password": PASSWORD})
+
+    assert response.status_code == 503 and response.json()["error"] == "unavailable"
+
+
+# ---- deletion ------------------------------------------------------------------------------------------------
+
+def test_a_deletion_the_identity_provider_failed_is_finished_by_its_retry(api, platform, idp_proxy, tap):
+    wire = tap("user.deleted")
+    user = api.register()
+    key = f"delete-{uuid.uuid4()}"
+    idp_proxy.fail("DELETE", USER)
+
+    failed = api.call("DELETE", "users", f"/{user['id']}", token=user["accessToken"], key=key)
+    retried = api.call("DELETE", "users", f"/{user['id']}", token=user["accessToken"], key=key)
+
+    assert failed.status_code == 503
+    assert retried.status_code == 204
+    assert identity(platform, user["account"]["username"]) is None
+    wire.drain(until=lambda m: any(json.loads(b)["data"]["id"] == user["id"] for _, _, b in m))
+    deleted = {json.loads(b)["id"] for _, _, b in wire.messages if json.loads(b)["data"]["id"] == user["id"]}
+    assert len(deleted) == 1
+
+
+def test_a_deletion_never_retried_is_finished_by_the_next_login(api, platform, idp_proxy):
+    user = api.register()
+    idp_proxy.fail("DELETE", USER)
+    assert api.call("DELETE", "users", f"/{user['id']}", token=user["accessToken"]).status_code == 503
+
+    response = api.call("POST", "users", "/login", json={"username": user["account"]["username"],
+                                                         "password": PASSWORD})
+
+    assert response.status_code == 401
+    assert identity(platform, user["account"]["username"]) is None
+    assert api.call("GET", "users", f"/{user['id']}").status_code == 404
