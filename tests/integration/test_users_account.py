@@ -489,3 +489,29 @@ def test_health(api):
     response = api.call("GET", "users", "/health")
 
     assert response.status_code == 200 and response.json() == {"status": "OK"}
+
+
+# ---- the remaining error statuses of the token endpoints and the profile -------------------------------------
+
+def test_login_and_refresh_without_their_fields_are_400(api):
+    assert_error(api.call("POST", "users", "/login", json={"username": "x"}), 400, "invalid_input")
+    assert_error(api.call("POST", "users", "/refresh", json={"token": "x"}), 400, "invalid_input")
+    assert_error(api.call("POST", "users", "/refresh", json={"refreshToken": "dead"}), 401, "unauthorized")
+
+
+def test_an_update_reusing_a_key_for_another_body_is_422(api):
+    user = api.register()
+    key = f"update-{uuid.uuid4()}"
+    body = {"accountDTO": {"darkMode": True, "language": "en"}, "profileDTO": {"name": "First"}}
+    assert api.call("PUT", "users", f"/{user['id']}", token=user["accessToken"], key=key, json=body).status_code \
+        == 204
+
+    response = api.call("PUT", "users", f"/{user['id']}", token=user["accessToken"], key=key,
+                        json={**body, "profileDTO": {"name": "Second"}})
+
+    assert_error(response, 422, "idempotency_key_reused")
+    assert api.call("GET", "users", f"/{user['id']}").json()["profile"]["name"] == "First"
+
+
+def test_an_unknown_path_is_a_json_404(api):
+    assert_error(api.call("POST", "users", "/nope/nope"), 404, "not_found")

@@ -330,3 +330,11 @@ def test_a_deletion_never_retried_is_finished_by_the_next_login(api, platform, i
     assert response.status_code == 401
     assert identity(platform, user["account"]["username"]) is None
     assert api.call("GET", "users", f"/{user['id']}").status_code == 404
+
+
+def test_public_keys_with_the_identity_provider_down_are_503(api, idp_proxy):
+    idp_proxy.fail("GET", r"/protocol/openid-connect/certs$")
+
+    response = api.call("GET", "users", "/public-keys")
+
+    assert response.status_code == 503 and response.json()["error"] == "unavailable"
