@@ -327,6 +327,7 @@ def test_owner_writes_to_a_deleted_account_are_404(api, method, suffix, kwargs):
     response = api.call(method, "users", f"/{user['id']}{suffix}", token=user["accessToken"], **kwargs)
 
     assert_error(response, 404, "not_found")
+    assert stored(f"users/{user['id']}/avatar.png") is None  # nothing stored for an account that is gone
 
 
 def test_one_key_reused_for_another_upload_is_422_and_keeps_the_first_avatar(api):

@@ -29,7 +29,11 @@ def main(event, ctx):
     idp = identity_provider(ctx.config)
     username = doc["account"]["username"]
     if verify_password(idp, username, change.currentPassword):
-        idp.reset_password(doc["keycloakId"], change.newPassword)
+        try:
+            idp.reset_password(doc["keycloakId"], change.newPassword)
+        except InvalidInput as refused:  # the realm's policy, if stricter than ours: name our field
+            raise InvalidInput(refused.message, details=[{"field": "newPassword", "message": d["message"]}
+                                                         for d in refused.details]) from None
     elif not verify_password(idp, username, change.newPassword):
         raise InvalidInput("Current password incorrect",
                            details=[{"field": "currentPassword", "message": "incorrect"}])

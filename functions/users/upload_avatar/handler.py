@@ -53,11 +53,13 @@ def main(event, ctx):
     upload: Upload | None = ctx.input
     storage = storage_from_config(ctx.config)
     users = ctx.db[model.COLLECTION]
+    if not _exists(users.find_one({"_id": user_id}, {"deleted": 1})):  # before storing anything
+        raise NotFound(f"User with ID {user_id} not found")
     key = model.avatar_key(user_id, upload.content_type) if upload else None
     url = storage.put(key, upload.data, upload.content_type) if upload else model.default_avatar(ctx.config)
     for _ in range(ATTEMPTS):
         doc = users.find_one({"_id": user_id})
-        if doc is None or model.is_deleted(doc):
+        if not _exists(doc):
             raise NotFound(f"User with ID {user_id} not found")
         changed = {**doc, "profile": {**doc["profile"], "avatar": url}, "_version": doc["_version"] + 1}
         reply = ctx.commit(model.COLLECTION, {"_id": user_id, "_version": doc["_version"]},
@@ -71,6 +73,10 @@ def main(event, ctx):
     if previous and previous != key:  # an avatar of another type, or a reset: its object goes
         storage.delete(previous)
     return reply
+
+
+def _exists(doc) -> bool:
+    return doc is not None and not model.is_deleted(doc)
 
 
 handle, new = main.handle, main.new
