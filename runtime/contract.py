@@ -163,6 +163,9 @@ class FunctionSpec:
     redact: tuple[str, ...] = ()  # body fields kept out of the payload hash and logs (passwords)
     finish: Callable[..., Response] | None = None  # runs after a fresh or replayed result (ephemeral parts)
     body: Any = None  # request model (pydantic) or callable(event, ctx) -> input; checked before any write
+    # callable(event, ctx) -> the invocation's idempotency key, run after ``body`` validated the request (a webhook
+    # keys on its provider's event id: Stripe retries carry no Idempotency-Key); None keeps the default key
+    idempotency_key: Callable[..., str] | None = None
 
     @property
     def group(self) -> str:
@@ -206,7 +209,7 @@ def function(name: str, trigger: Trigger, *, emits: list[str] | tuple[str, ...] 
              roles: list[str] | tuple[str, ...] = (), state_changing: bool | None = None, timeout_seconds: int = 10,
              secrets: list[str] | tuple[str, ...] = (), requirements: list[str] | tuple[str, ...] = (),
              redact: list[str] | tuple[str, ...] = (), finish: Callable[..., Response] | None = None,
-             body: Any = None):
+             body: Any = None, idempotency_key: Callable[..., str] | None = None):
     """Declare ``main`` as the function ``name`` (``<group>-<action>``). See the module docstring."""
     if state_changing is None:
         state_changing = not (isinstance(trigger, HttpTrigger) and trigger.method == "GET")
@@ -216,6 +219,7 @@ def function(name: str, trigger: Trigger, *, emits: list[str] | tuple[str, ...] 
     def declare(main: Main) -> FunctionSpec:
         return FunctionSpec(name=name, trigger=trigger, main=main, emits=tuple(emits), auth=auth, roles=tuple(roles),
                             state_changing=state_changing, timeout_seconds=timeout_seconds, secrets=tuple(secrets),
-                            requirements=tuple(requirements), redact=tuple(redact), finish=finish, body=body)
+                            requirements=tuple(requirements), redact=tuple(redact), finish=finish, body=body,
+                            idempotency_key=idempotency_key)
 
     return declare

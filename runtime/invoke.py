@@ -194,6 +194,11 @@ def run(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None, runt
     ctx = Context(spec=spec, config=runtime.config, now=now, log=log, key=key, principal=principal, http=request,
                   store=runtime.store(spec))
     ctx.input = _read_input(spec, event, ctx)
+    if spec.idempotency_key is not None and spec.state_changing:  # e.g. a webhook keyed on its provider's event id
+        key = ctx.key = spec.idempotency_key(event, ctx)
+        if not key or len(key) > MAX_KEY_LENGTH:
+            raise BadRequest("The request carries no usable idempotency key.", code="invalid_idempotency_key")
+        log.extra.update(key=key)
     if not spec.state_changing:
         return _finish(spec, event, ctx, _call(spec, event, ctx))
 

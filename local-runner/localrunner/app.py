@@ -57,6 +57,8 @@ class Settings:
     tick_seconds: float | None = None  # override every schedule's period (tests, demos)
     schedules: bool = True
     relay_seconds: float = 2.0  # how often the outbox relays sweep (their cron says every minute)
+    stripe: bool = True  # serve the Stripe stand-in (localrunner.stripe_standin) and point ticketing at it
+    stripe_port: int = 0  # 0: any free port
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -67,6 +69,7 @@ class LocalPlatform:
         self.platform = make_platform(settings.platform)
         self.bus = None
         self.idp = None
+        self.stripe = None  # the Stripe stand-in, when settings.stripe
         self._server = None
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -79,7 +82,8 @@ class LocalPlatform:
         env = {"MONGO_URI": s.mongo_uri, "AMQP_URL": amqp_url, "OIDC_ISSUER": self.idp.issuer,
                "PUBLIC_HOST": s.public_host or f"localhost:{s.port}",
                "SECRET_KEYCLOAK_CLIENT_SECRET": USERS_SERVICE_SECRET, "S3_ENDPOINT_URL": s.s3_endpoint_url or "",
-               "SECRET_S3_ACCESS_KEY": S3_DEV_KEY, "SECRET_S3_SECRET_KEY": S3_DEV_KEY, **s.extra_env}
+               "SECRET_S3_ACCESS_KEY": S3_DEV_KEY, "SECRET_S3_SECRET_KEY": S3_DEV_KEY,
+               **self._start_stripe(), **s.extra_env}
         os.environ.update(env)
         invoke._default_runtime = None  # functions read their configuration afresh, as a new container would
         consumers = [spec for spec in self.specs if isinstance(spec.trigger, EventTrigger)]
@@ -108,6 +112,8 @@ class LocalPlatform:
             self.bus.stop()
         if self.idp is not None:
             self.idp.stop()
+        if self.stripe is not None:
+            self.stripe.stop()
 
     def __enter__(self):
         return self.start()
@@ -116,6 +122,20 @@ class LocalPlatform:
         self.stop()
 
     # -- parts ---------------------------------------------------------------------------------------------------
+    def _start_stripe(self) -> dict[str, str]:
+        """Start the Stripe stand-in (webhooks to ticketing through the gateway) and answer ticketing's settings:
+        the API base and secrets, and where the events group answers read-throughs (the gateway, by Host)."""
+        s = self.settings
+        env = {"EVENTS_URL": self.url, "EVENTS_HOST": "events.localhost"}
+        if not s.stripe:
+            return env
+        from .stripe_standin import DEV_SECRET_KEY, DEV_WEBHOOK_SECRET, StripeStandIn
+
+        self.stripe = StripeStandIn(host=s.host, port=s.stripe_port, webhook_url=f"{self.url}/webhooks/stripe",
+                                    webhook_headers={"Host": "ticketing.localhost"}).start()
+        return {**env, "STRIPE_API_BASE": self.stripe.url, "SECRET_STRIPE_SECRET_KEY": DEV_SECRET_KEY,
+                "SECRET_STRIPE_WEBHOOK_SECRET": DEV_WEBHOOK_SECRET}
+
     @property
     def url(self) -> str:
         return f"http://{self.settings.host}:{self.settings.port}"

@@ -1,0 +1,41 @@
+"""GET ticketing.<HOST>/checkout-sessions/{sessionId}/cancel: Stripe's cancel link; releases the order, redirects.
+
+The path takes the order id (what we put in the session's cancel URL, known before the session exists) or the
+Stripe session id. An open session is expired at Stripe first: if Stripe says it was paid meanwhile, the payment
+wins and the order is confirmed instead. The answer is always a 302 to the order's own cancel URL (never to an
+arbitrary ``redirect_to``: no open redirect).
+"""
+from runtime.contract import Response, function, http
+from runtime.errors import NotFound
+
+from functions.ticketing import model, payments, saga
+
+
+@function("ticketing-cancel-checkout-session", http("GET", "/checkout-sessions/{sessionId}/cancel"),
+          state_changing=True, emits=["payments.order.rejected", "payments.order.confirmed"],
+          secrets=["stripe-secret-key"], timeout_seconds=20)
+def main(event, ctx):
+    ref = ctx.http.path_params["sessionId"]
+    orders = ctx.db[model.ORDERS]
+    order = orders.find_one({"_id": ref}) or orders.find_one({"sessionId": ref})
+    if order is None:
+        raise NotFound("Checkout session not found")
+    back = Response(302, None, {"Location": order["cancelUrl"]})
+    if order["status"] != "PENDING":
+        return back
+    if order.get("sessionId"):
+        try:
+            if payments.expire_session(ctx.config, order["sessionId"]) is None:
+                session = payments.retrieve_session(ctx.config, order["sessionId"])
+                if session.get("status") == "complete":
+                    saga.complete(ctx, order, session, back)
+                    return back
+        except payments.PaymentProviderError:
+            ctx.log.warning("cancel link: Stripe unavailable; the sweeper will release the order",
+                            fields={"order": order["_id"]})
+            return back
+    saga.cancel(ctx, order, "cancelled_by_user", back)
+    return back
+
+
+handle, new = main.handle, main.new

@@ -1,0 +1,112 @@
+"""POST ticketing.<HOST>/checkout-sessions: reserve the tickets, then open a Stripe Checkout Session for them.
+
+The two-phase saga of ``functions.ticketing.saga``. Phase 1 inserts the PENDING order (its id derived from the
+caller and the idempotency key, so a retry finds it) and holds the units with one conditional update per ticket
+type: no oversell at any concurrency. Phase 2 creates the Stripe session with the order id as Stripe's idempotency
+key and records it on the order with this invocation's receipt. If Stripe fails, the order is cancelled and the
+units released before the error is answered (compensation); if the process dies between the phases, the sweeper
+cancels the order after a grace period. Only PUBLISHED events that have not started sell tickets.
+"""
+from pymongo.errors import DuplicateKeyError
+
+from runtime.contract import function, http
+from runtime.errors import BadRequest, Conflict, Forbidden, NotFound
+from runtime.validation import parse
+
+from functions.ticketing import mirror, model, payments, saga
+
+
+def read_checkout(event, ctx) -> model.CheckoutRequest:
+    request = parse(model.CheckoutRequest, event.get_data())
+    if request.userId != ctx.principal.user_id:
+        raise Forbidden("userId must be the authenticated user.")
+    return request
+
+
+@function("ticketing-create-checkout-session", http("POST", "/checkout-sessions"), auth="required",
+          emits=["payments.order.rejected"], secrets=["stripe-secret-key"], timeout_seconds=20, body=read_checkout)
+def main(event, ctx):
+    request, user_id = ctx.input, ctx.principal.user_id
+    model.ensure_indexes(ctx.db)
+    orders = ctx.db[model.ORDERS]
+    order_id = model.derived_id("order", user_id, ctx.key)
+    order = orders.find_one({"_id": order_id})
+    if order is None:
+        order = saga.new_order(order_id, user_id, on_sale_event(ctx, request), ticket_types(ctx, request), request,
+                               ctx.now)
+        try:
+            orders.insert_one(order)
+        except DuplicateKeyError:  # a concurrent attempt with this key got there first
+            order = orders.find_one({"_id": order_id})
+    if order["status"] == "CANCELLED":
+        raise refusal(ctx, order)
+    if order.get("sessionId"):
+        return saga.checkout_reply(order)
+    if order["status"] != "PENDING":
+        raise Conflict("This checkout is already settled.", code="checkout_settled")
+
+    short = saga.reserve_all(ctx.db, order)
+    if short is not None:  # nothing is held any more: the order was never visible to anyone, so no event
+        orders.update_one({"_id": order_id, "status": "PENDING"},
+                          {"$set": {"status": "CANCELLED", "reason": "sold_out", "soldOut": short, "settled": True,
+                                    "updatedAt": ctx.now}})
+        raise refusal(ctx, {**order, "reason": "sold_out", "soldOut": short})
+
+    try:
+        session = payments.create_session(ctx.config, saga.session_params(order, ctx.config), order_id)
+    except payments.PaymentProviderError as failure:
+        ctx.log.warning("checkout compensated: the payment provider failed", fields={"order": order_id})
+        saga.cancel(ctx, order, "payment_provider_error", reply=_error_reply(failure))
+        raise
+    order.update(sessionId=session["id"], sessionUrl=session["url"])
+    result = ctx.commit(model.ORDERS, {"_id": order_id, "status": "PENDING", "sessionId": None},
+                        {"$set": {"sessionId": session["id"], "sessionUrl": session["url"], "updatedAt": ctx.now}},
+                        reply=saga.checkout_reply(order))
+    if result is None:  # the order was given up meanwhile (sweeper): its session must not take a payment
+        payments.expire_session(ctx.config, session["id"])
+        raise Conflict("This checkout took too long and was released; start a new one.", code="checkout_expired")
+    return result
+
+
+def on_sale_event(ctx, request: model.CheckoutRequest) -> dict:
+    types = ticket_types(ctx, request)
+    event_ids = sorted({t["eventId"] for t in types.values()})
+    if len(event_ids) > 1:
+        raise BadRequest("One checkout buys tickets of one event.", code="several_events")
+    event_doc = mirror.find_event(ctx, event_ids[0])
+    if not model.visible(event_doc, ctx.principal.user_id):
+        raise NotFound(f"Event with id {event_ids[0]} not found")
+    if event_doc.get("status") != model.ON_SALE:
+        raise BadRequest(f"Cannot reserve tickets for event {event_ids[0]} because it is not published",
+                         code="event_not_on_sale")
+    if event_doc.get("date") and event_doc["date"] <= model.stored_date(ctx.now):
+        raise BadRequest(f"Cannot reserve tickets for event {event_ids[0]} because it has started",
+                         code="event_started")
+    return event_doc
+
+
+def ticket_types(ctx, request: model.CheckoutRequest) -> dict[str, dict]:
+    ids = sorted({item.ticketTypeId for item in request.items})
+    found = {d["_id"]: d for d in ctx.db[model.TICKET_TYPES].find({"_id": {"$in": ids}, "deleted": {"$ne": True}})}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise NotFound(f"Ticket type {missing[0]} not found")
+    return found
+
+
+def refusal(ctx, order: dict) -> Conflict:
+    if order.get("reason") == "sold_out":
+        doc = ctx.db[model.TICKET_TYPES].find_one({"_id": order.get("soldOut")}, {"deletedType": 1, "type": 1}) or {}
+        name = doc.get("deletedType") or doc.get("type") or "requested"
+        return Conflict(f'Ticket type "{name}" is sold out', code="sold_out")
+    return Conflict("This checkout was cancelled and released its tickets; start a new one.",
+                    code="checkout_cancelled")
+
+
+def _error_reply(error):
+    from runtime.contract import Response
+
+    return Response(error.status, error.body())
+
+
+handle, new = main.handle, main.new

@@ -1,0 +1,213 @@
+"""The ticketing group's domain: ticket types with their stock, orders, tickets, the mirror of events, and views.
+
+Collections (database ``eventonight_ticketing``):
+
+- ``ticket_types``: ``{_id: "ett_<uuid>", eventId, type, description?, price, currency, available, sold,
+  holds: [{order, n}], _version}``. ``available + sold`` is the total; ``sold`` counts reserved-but-unpaid units
+  too. ``holds`` lists the orders whose reservation is not settled yet: reserving pushes a hold under the condition
+  ``available >= n`` and ``no hold of this order``, releasing pulls it (and gives the units back) under the
+  condition ``the hold is there``, confirming pulls it (the units stay sold). So every step is one atomic
+  conditional update, idempotent by order, and stock can never go negative or be released twice.
+- ``orders``: the order aggregate: ``{_id: "order_<uuid>", userId, eventId, items: [{ticketTypeId, n}],
+  tickets: [...], status, sessionId?, expiresAt?, paymentIntentId?, settled, ...}``. Its status only moves forward:
+  PENDING → COMPLETED | CANCELLED, COMPLETED → REFUNDED.
+- ``tickets``: issued (paid) tickets, one document each: ``{_id: "ticket_<uuid>", orderId, eventId, userId,
+  attendeeName, ticketTypeId, type, price: {amount, currency}, purchaseDate, status}``; ACTIVE → USED | CANCELLED.
+- ``events``: the mirror of the events group (creator, collaborators, status, date, title), kept from ``event.*``.
+"""
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from runtime.errors import Forbidden, InvalidInput, NotFound
+from runtime.store import Emit
+from runtime.validation import Strict
+
+TICKET_TYPES, ORDERS, TICKETS, EVENTS = "ticket_types", "orders", "tickets", "events"
+TYPES = ("STANDARD", "VIP")
+CURRENCY = "USD"
+MAX_PRICE = 1000
+MAX_QUANTITY = 100_000
+MAX_ITEMS = 20  # tickets per checkout
+ON_SALE = "PUBLISHED"
+
+
+_indexed: set[str] = set()
+
+
+def ensure_indexes(db) -> None:
+    """The group's indexes, declared once per process and database (``create_index`` is idempotent)."""
+    if db.name in _indexed:
+        return
+    types = db[TICKET_TYPES]
+    types.create_index([("eventId", 1), ("type", 1)], unique=True, name="event_type")
+    orders = db[ORDERS]
+    orders.create_index([("status", 1), ("createdAt", 1)], name="status_created")
+    orders.create_index([("sessionId", 1)], name="session", sparse=True)
+    orders.create_index([("eventId", 1), ("status", 1)], name="event_status")
+    tickets = db[TICKETS]
+    tickets.create_index([("userId", 1), ("purchaseDate", -1)], name="user_purchase")
+    tickets.create_index([("orderId", 1)], name="order")
+    tickets.create_index([("eventId", 1), ("status", 1)], name="event_status")
+    _indexed.add(db.name)
+
+
+def derived_id(prefix: str, *parts: str) -> str:
+    """A deterministic id: retries with one idempotency key converge on one document."""
+    return f"{prefix}_{uuid.uuid5(uuid.NAMESPACE_URL, 'eventonight/ticketing/' + '/'.join(parts))}"
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def stored_date(moment: datetime) -> str:
+    """The events group's date format: UTC wall time without a zone (sorts chronologically as a string)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def minor_units(amount: float) -> int:
+    """USD major units to Stripe's cents (round half up, as the reference's ``round(amount × 10^digits)``)."""
+    return int(math.floor(amount * 100 + 0.5))
+
+
+# ---- requests -------------------------------------------------------------------------------------------------
+
+def _price(v: float) -> float:
+    if v is None or v < 0 or v > MAX_PRICE or v != v:
+        raise ValueError(f"a price from 0 to {MAX_PRICE} (USD)")
+    if round(v, 2) != v:
+        raise ValueError("at most two decimals")
+    return float(v)
+
+
+class NewTicketType(Strict):
+    type: Literal["STANDARD", "VIP"]
+    description: str | None = Field(default=None, min_length=1, max_length=500)
+    price: float
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+
+    @field_validator("price")
+    @classmethod
+    def _check_price(cls, v):
+        return _price(v)
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _upper(cls, v):
+        return v.upper() if isinstance(v, str) else v
+
+
+class TicketTypeChange(Strict):
+    description: str | None = Field(default=None, min_length=1, max_length=500)
+    price: float
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+
+    @field_validator("price")
+    @classmethod
+    def _check_price(cls, v):
+        return _price(v)
+
+
+class CheckoutItem(Strict):
+    ticketTypeId: str = Field(min_length=1, max_length=100)
+    attendeeName: str = Field(min_length=1, max_length=200)
+
+
+class CheckoutRequest(Strict):
+    userId: str = Field(min_length=1)
+    items: list[CheckoutItem] = Field(min_length=1, max_length=MAX_ITEMS)
+    successUrl: str
+    cancelUrl: str
+
+    @field_validator("successUrl", "cancelUrl")
+    @classmethod
+    def _url(cls, v):
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("an http(s) URL with its protocol")
+        return v
+
+
+# ---- ticket types ---------------------------------------------------------------------------------------------
+
+def ticket_type_view(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"id": doc["_id"], "eventId": doc["eventId"], "type": doc["type"], "description": doc.get("description"),
+            "price": doc["price"], "currency": doc.get("currency", CURRENCY),
+            "availableQuantity": doc["available"], "soldQuantity": doc["sold"],
+            "totalQuantity": doc["available"] + doc["sold"], "isSoldOut": doc["available"] <= 0}
+
+
+def ticket_type_event(kind: str, doc: dict[str, Any], price: float | None = None) -> Emit:
+    data: dict[str, Any] = {"ticketTypeId": doc["_id"], "eventId": doc["eventId"]}
+    if kind != "ticket-type.deleted":
+        data.update(price=doc["price"] if price is None else price, type=doc["type"],
+                    totalQuantity=doc["available"] + doc["sold"])
+    return Emit(kind, data, subject=doc["_id"], extensions={"sequence": str(doc.get("_version", 1))})
+
+
+# ---- events (the mirror) --------------------------------------------------------------------------------------
+
+def is_organizer(event_doc: dict[str, Any], user_id: str | None) -> bool:
+    return user_id is not None and (user_id == event_doc.get("creatorId")
+                                    or user_id in (event_doc.get("collaboratorIds") or []))
+
+
+def visible(event_doc: dict[str, Any] | None, user_id: str | None) -> bool:
+    """Drafts (and deleted events) exist only for their organizers, as in the events group: 404 to others."""
+    if event_doc is None or event_doc.get("deleted"):
+        return False
+    return event_doc.get("status") != "DRAFT" or is_organizer(event_doc, user_id)
+
+
+def same_user(ctx, user_id: str) -> str:
+    if ctx.principal.user_id != user_id:
+        raise Forbidden("You can only access your own tickets and orders.")
+    return user_id
+
+
+def require_creator(event_doc: dict[str, Any] | None, user_id: str) -> dict[str, Any]:
+    if not visible(event_doc, user_id):
+        raise NotFound("Event not found")
+    if event_doc.get("creatorId") != user_id:
+        raise Forbidden("Only the event's creator manages its ticket types.")
+    return event_doc
+
+
+# ---- orders and tickets ---------------------------------------------------------------------------------------
+
+def order_view(doc: dict[str, Any]) -> dict[str, Any]:
+    out = {"id": doc["_id"], "userId": doc["userId"], "eventId": doc["eventId"],
+           "ticketIds": [t["id"] for t in doc["tickets"]], "status": doc["status"],
+           "createdAt": iso(doc["createdAt"]), "total": doc.get("total"), "currency": doc.get("currency", CURRENCY)}
+    for name in ("paymentIntentId", "sessionId"):
+        if doc.get(name):
+            out[name] = doc[name]
+    return out
+
+
+def ticket_view(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"id": doc["_id"], "orderId": doc["orderId"], "eventId": doc["eventId"], "userId": doc["userId"],
+            "attendeeName": doc["attendeeName"], "ticketTypeId": doc["ticketTypeId"], "type": doc.get("type"),
+            "price": doc["price"]["amount"], "currency": doc["price"]["currency"],
+            "purchaseDate": iso(doc["purchaseDate"]), "status": doc["status"]}
+
+
+def order_event(kind: str, order: dict[str, Any], **extra: Any) -> Emit:
+    data = {"orderId": order["_id"], "userId": order["userId"], "eventId": order["eventId"], **extra}
+    return Emit(kind, data, subject=order["_id"])
+
+
+def invalid(field: str, message: str, summary: str | None = None) -> InvalidInput:
+    return InvalidInput(summary or message, details=[{"field": field, "message": message}])

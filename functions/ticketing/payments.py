@@ -1,0 +1,90 @@
+"""The payment provider boundary: a Stripe client built from config and secrets, and its failures wrapped.
+
+Production talks to Stripe with the ``stripe-secret-key`` secret; the local runner and the tests point the same
+real ``stripe`` library at the stand-in with ``STRIPE_API_BASE``. The library retries network failures and 5xx
+itself with the request's idempotency key (``STRIPE_MAX_NETWORK_RETRIES``), and every call here passes one.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from runtime.errors import Unavailable
+
+DEFAULT_TIMEOUT_SECONDS = (3.0, 6.0)  # connect, read: well inside the functions' 10-20 s timeouts
+_clients: dict[tuple[str, str, int], Any] = {}
+_lock = threading.Lock()
+
+
+class PaymentProviderError(Unavailable):
+    """When Stripe cannot be reached or answers with a server error; nothing was charged by this call."""
+
+    code = "payment_provider_unavailable"
+
+
+def client(config):
+    """One pooled ``StripeClient`` per (key, base, retries) and process."""
+    import stripe
+
+    key = config.secret("stripe-secret-key").reveal()
+    base = config.get("STRIPE_API_BASE", "")
+    retries = config.get_int("STRIPE_MAX_NETWORK_RETRIES", 2)
+    with _lock:
+        if (key, base, retries) not in _clients:
+            kwargs: dict[str, Any] = {"base_addresses": {"api": base}} if base else {}
+            _clients[(key, base, retries)] = stripe.StripeClient(
+                key, max_network_retries=retries, http_client=stripe.RequestsClient(timeout=DEFAULT_TIMEOUT_SECONDS),
+                **kwargs)
+        return _clients[(key, base, retries)]
+
+
+def is_stripe_error(exc: BaseException) -> bool:
+    import stripe
+
+    return isinstance(exc, stripe.StripeError)
+
+
+def create_session(config, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+    return _call(lambda c: c.v1.checkout.sessions.create(params=params, options={"idempotency_key": idempotency_key}),
+                 config)
+
+
+def retrieve_session(config, session_id: str) -> dict[str, Any]:
+    return _call(lambda c: c.v1.checkout.sessions.retrieve(session_id), config)
+
+
+def expire_session(config, session_id: str) -> dict[str, Any] | None:
+    """Expire an open session; ``None`` when Stripe refuses because it is no longer open (paid or expired)."""
+    import stripe
+
+    try:
+        return _call(lambda c: c.v1.checkout.sessions.expire(session_id), config, passthrough=True)
+    except stripe.InvalidRequestError:
+        return None
+
+
+def refund(config, payment_intent: str, idempotency_key: str, metadata: dict[str, str]) -> dict[str, Any]:
+    """Refund a payment in full; an already refunded payment answers its refund state instead of failing."""
+    import stripe
+
+    try:
+        return _call(lambda c: c.v1.refunds.create(params={"payment_intent": payment_intent, "metadata": metadata},
+                                                   options={"idempotency_key": idempotency_key}),
+                     config, passthrough=True)
+    except stripe.InvalidRequestError as exc:
+        if getattr(exc, "code", None) == "charge_already_refunded":
+            return {"id": None, "status": "succeeded", "already": True}
+        raise PaymentProviderError(f"Stripe refused the refund: {exc.user_message}") from exc
+
+
+def _call(action, config, passthrough: bool = False) -> dict[str, Any]:
+    import stripe
+
+    try:
+        return action(client(config)).to_dict()
+    except stripe.InvalidRequestError:
+        if passthrough:
+            raise
+        raise PaymentProviderError("The payment provider refused the request.") from None
+    except stripe.StripeError as exc:
+        raise PaymentProviderError("The payment provider is unavailable; try again.") from exc

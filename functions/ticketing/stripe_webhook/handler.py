@@ -1,0 +1,80 @@
+"""POST ticketing.<HOST>/webhooks/stripe: Stripe's Checkout events confirm or release orders.
+
+- The signature is verified on the raw body before anything is written (forged, altered or stale deliveries are a
+  400 and change nothing).
+- The invocation's idempotency key is the Stripe event id, so a retried or replayed delivery answers the stored
+  reply without running again.
+- Orders only move forward: each transition is conditional on PENDING, so an ``expired`` after ``completed`` (or the
+  other way round) and the cancel link or sweeper racing the webhook change nothing once one of them decided.
+- A payment that lands on an order already released (it cannot, as sessions are expired before release, but
+  Stripe is another system) is refunded at once rather than kept without tickets.
+- The reply is quick: a few single-document updates, no call out except that refund.
+"""
+from runtime.contract import Response, function, http
+from runtime.errors import BadRequest
+
+from functions.ticketing import model, payments, saga
+
+PAID = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
+RELEASED = {"checkout.session.expired": "session_expired", "checkout.session.async_payment_failed": "payment_failed"}
+DEFAULT_TOLERANCE_SECONDS = 300  # Stripe's default: older signatures are replays
+
+
+def verified_event(event, ctx) -> dict:
+    import stripe
+
+    signature = ctx.http.header("stripe-signature")
+    if not signature:
+        raise BadRequest("Missing stripe-signature header", code="missing_signature")
+    if not ctx.http.body:
+        raise BadRequest("Missing raw body", code="missing_body")
+    secret = ctx.config.secret("stripe-webhook-secret").reveal()
+    tolerance = ctx.config.get_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", DEFAULT_TOLERANCE_SECONDS)
+    try:
+        verified = stripe.Webhook.construct_event(ctx.http.body, signature, secret, tolerance=tolerance)
+    except stripe.SignatureVerificationError as exc:
+        raise BadRequest(f"The Stripe signature does not verify: {exc.user_message}", code="invalid_signature")
+    except ValueError:
+        raise BadRequest("The body is not a Stripe event.", code="invalid_json") from None
+    data = verified.to_dict()
+    if not data.get("id") or not data.get("type"):
+        raise BadRequest("The body is not a Stripe event.", code="invalid_event")
+    return data
+
+
+@function("ticketing-stripe-webhook", http("POST", "/webhooks/stripe"),
+          emits=["payments.order.confirmed", "payments.order.rejected"],
+          secrets=["stripe-webhook-secret", "stripe-secret-key"], body=verified_event,
+          idempotency_key=lambda event, ctx: f"stripe:{ctx.input['id']}")
+def main(event, ctx):
+    kind, session = ctx.input["type"], ctx.input["data"]["object"]
+    if kind not in PAID and kind not in RELEASED:
+        return Response(200, {"received": False})
+    received = Response(200, {"received": True})
+    order_id = (session.get("metadata") or {}).get("orderId") or session.get("client_reference_id")
+    order = ctx.db[model.ORDERS].find_one({"_id": order_id}) if order_id else None
+    if order is None:
+        ctx.log.warning("stripe event for an unknown order", fields={"order": order_id, "stripe_event": kind})
+        return received
+    if kind in PAID:
+        if session.get("payment_status") not in ("paid", "no_payment_required"):
+            return received  # a delayed payment method: async_payment_succeeded or _failed follows
+        if order["status"] == "PENDING":
+            return saga.complete(ctx, order, session, received) or received
+        if order["status"] == "CANCELLED" and session.get("payment_intent") and not order.get("lateRefundId"):
+            refund_late_payment(ctx, order, session)
+        return received
+    if order["status"] == "PENDING":
+        return saga.cancel(ctx, order, RELEASED[kind], received) or received
+    return received
+
+
+def refund_late_payment(ctx, order: dict, session: dict) -> None:
+    refund = payments.refund(ctx.config, session["payment_intent"], f"late-{order['_id']}",
+                             {"orderId": order["_id"], "reason": "order_released"})
+    ctx.db[model.ORDERS].update_one({"_id": order["_id"]}, {"$set": {"lateRefundId": refund.get("id") or "refunded",
+                                                                    "latePaymentIntentId": session["payment_intent"]}})
+    ctx.log.warning("payment for a released order refunded", fields={"order": order["_id"]})
+
+
+handle, new = main.handle, main.new

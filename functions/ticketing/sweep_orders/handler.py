@@ -1,0 +1,57 @@
+"""Scheduled: repairs what a crash, a lost webhook or an abandoned checkout left behind.
+
+Each tick (``ctx.now`` is the tick's time, so tests drive the clock):
+
+1. PENDING orders without a session after a grace period (the process died between the saga's phases, or Stripe
+   failed and compensation did not finish): cancelled and released.
+2. PENDING orders whose session should have expired: Stripe is asked. An open session is expired first, so nobody
+   can pay for released tickets; a paid one confirms the order (a lost ``completed`` webhook); an expired one
+   releases it.
+3. Decided orders not settled yet (crash after the decision): their holds and tickets are settled.
+"""
+from datetime import timedelta
+
+from runtime.contract import Response, function, every
+
+from functions.ticketing import model, payments, saga
+
+DEFAULT_GRACE_SECONDS = 120  # longer than checkout's timeout + lease: phase 2 cannot still be running
+SETTLE_AFTER = timedelta(seconds=30)
+BATCH = 100
+
+
+@function("ticketing-sweep-orders", every("* * * * *"), emits=["payments.order.rejected", "payments.order.confirmed"],
+          secrets=["stripe-secret-key"], timeout_seconds=60)
+def main(event, ctx):
+    orders, now = ctx.db[model.ORDERS], ctx.now
+    grace = timedelta(seconds=ctx.config.get_int("CHECKOUT_SESSION_GRACE_SECONDS", DEFAULT_GRACE_SECONDS))
+    counts = {"neverCreated": 0, "expired": 0, "confirmed": 0, "settled": 0, "deferred": 0}
+    ok = Response(200)
+
+    for order in orders.find({"status": "PENDING", "sessionId": None, "createdAt": {"$lt": now - grace}}).limit(BATCH):
+        if saga.cancel(saga.sub_context(ctx, order["_id"]), order, "session_never_created", ok) is not None:
+            counts["neverCreated"] += 1
+
+    for order in orders.find({"status": "PENDING", "sessionId": {"$ne": None}, "expiresAt": {"$lt": now}}).limit(BATCH):
+        sub = saga.sub_context(ctx, order["_id"])
+        try:
+            session = payments.expire_session(ctx.config, order["sessionId"]) or \
+                payments.retrieve_session(ctx.config, order["sessionId"])
+        except payments.PaymentProviderError:
+            counts["deferred"] += 1  # next tick
+            continue
+        if session.get("status") == "complete" and session.get("payment_status") in ("paid", "no_payment_required"):
+            counts["confirmed"] += saga.complete(sub, order, session, ok) is not None
+        elif session.get("status") == "expired":
+            counts["expired"] += saga.cancel(sub, order, "session_expired", ok) is not None
+
+    for order in orders.find({"status": {"$ne": "PENDING"}, "settled": False, "updatedAt": {"$lt": now - SETTLE_AFTER}},
+                             {"_id": 1}).limit(BATCH):
+        saga.settle(ctx.db, order["_id"])
+        counts["settled"] += 1
+    if any(counts.values()):
+        ctx.log.info("orders swept", fields=counts)
+    return Response(200, counts)
+
+
+handle, new = main.handle, main.new

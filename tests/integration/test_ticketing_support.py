@@ -1,0 +1,134 @@
+"""Shared helpers of the ticketing tests (no tests here): callers with minted tokens, events fed to the mirror as
+the events group would publish them, ticket types, checkouts, and the Stripe stand-in's hosted page."""
+import json
+import os
+import uuid
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from localrunner.bus import wait_until
+from runtime import envelope
+from runtime.broker import Publisher
+
+AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+FUTURE = "2031-07-15T20:00:00"
+SUCCESS_URL = "http://localhost:5173/events/e1"
+CANCEL_URL = "http://localhost:5173/events/e1/purchase"
+
+
+@dataclass(frozen=True)
+class Caller:
+    id: str
+    token: str
+
+
+class Broker:
+    """Publishes CloudEvents on ``eventonight`` as other groups would."""
+
+    def __init__(self):
+        self.publisher = Publisher(AMQP_URL)
+
+    def publish(self, event_type, data, *, sequence=None, event_id=None):
+        event = envelope.new_event(event_type, f"/tests/{event_type}", data, event_id=event_id or str(uuid.uuid4()),
+                                   extensions={"sequence": str(sequence)} if sequence is not None else None)
+        self.publisher.publish(envelope.to_amqp(event))
+        return event
+
+    def close(self):
+        self.publisher.close_quietly()
+
+
+@pytest.fixture
+def broker():
+    b = Broker()
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def db(mongo_client):
+    return mongo_client["eventonight_ticketing"]
+
+
+@pytest.fixture
+def stripe(platform):
+    return platform.stripe
+
+
+@pytest.fixture
+def people(platform):
+    def make(role="member"):
+        user_id = str(uuid.uuid4())
+        return Caller(user_id, platform.idp.mint({"user_id": user_id, "preferred_username": f"{role}-{user_id[:6]}",
+                                                  "realm_access": {"roles": [role]}}))
+
+    return make
+
+
+@pytest.fixture
+def org(people):
+    return people("organization")
+
+
+@pytest.fixture
+def member(people):
+    return people("member")
+
+
+def mirror_event(broker, db, creator, *, status="PUBLISHED", date=FUTURE, sequence=1, collaborators=(),
+                 event_id=None):
+    """An event as ``event.created`` tells ticketing about it; waits until the mirror has it."""
+    event_id = event_id or str(uuid.uuid4())
+    broker.publish("event.created", {
+        "eventId": event_id, "creatorId": creator.id, "collaboratorIds": list(collaborators), "name": "Rave night",
+        "date": date, "status": status, "tags": None, "instant": 1767225600000, "locationName": "Club"},
+        sequence=sequence)
+    assert wait_until(lambda: db["events"].find_one({"_id": event_id, "_seq": {"$gte": sequence}}), timeout=10)
+    return event_id
+
+
+@pytest.fixture
+def on_sale(broker, db, org):
+    """A PUBLISHED future event of ``org`` in ticketing's mirror."""
+    return mirror_event(broker, db, org)
+
+
+def add_type(api, org, event_id, type_="STANDARD", price=25.0, quantity=10, **extra):
+    response = api.call("POST", "ticketing", f"/events/{event_id}/ticket-types", token=org.token,
+                        json={"type": type_, "price": price, "quantity": quantity, **extra})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def checkout(api, buyer, type_ids, *, key=None, names=None):
+    items = [{"ticketTypeId": t, "attendeeName": (names or {}).get(i, f"Guest {i}")} for i, t in enumerate(type_ids)]
+    return api.call("POST", "ticketing", "/checkout-sessions", token=buyer.token, key=key, json={
+        "userId": buyer.id, "items": items, "successUrl": SUCCESS_URL, "cancelUrl": CANCEL_URL})
+
+
+def pay_on_hosted_page(redirect_url):
+    """What a buyer does: open the session's page, press "Pay"; answers the redirect's Location."""
+    page = httpx.get(redirect_url, timeout=10)
+    assert page.status_code == 200 and "Pay" in page.text
+    paid = httpx.post(redirect_url.rstrip("/") + "/pay", timeout=10)
+    assert paid.status_code == 303, paid.text
+    return paid.headers["location"]
+
+
+def order_status(db, order_id):
+    return (db["orders"].find_one({"_id": order_id}, {"status": 1}) or {}).get("status")
+
+
+def wait_status(db, order_id, status, timeout=15):
+    return wait_until(lambda: order_status(db, order_id) == status, timeout=timeout)
+
+
+def stock(db, type_id):
+    doc = db["ticket_types"].find_one({"_id": type_id})
+    return doc["available"], doc["sold"], len(doc.get("holds") or [])
+
+
+def on_wire(messages, event_type):
+    return [json.loads(b)["data"] for _, _, b in messages if json.loads(b)["type"] == event_type]
