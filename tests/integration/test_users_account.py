@@ -4,6 +4,7 @@ import base64
 import json
 import os
 import uuid
+from urllib.parse import urlsplit
 
 import jwt
 import pytest
@@ -129,7 +130,8 @@ def test_avatar_upload_stores_the_image_and_emits_user_updated(api, tap):
     assert response.status_code == 200
     body = response.json()
     assert body == {"userId": user["id"], "avatarUrl": body["avatarUrl"]}
-    assert body["avatarUrl"].endswith(f"/users/{user['id']}/avatar.png")
+    assert urlsplit(body["avatarUrl"]).path == f"/users/{user['id']}/avatar.png"
+    assert urlsplit(body["avatarUrl"]).query == "v=2"  # the profile version: caches see each new upload
     assert stored(f"users/{user['id']}/avatar.png") == PNG
     profile = api.call("GET", "users", f"/{user['id']}").json()["profile"]
     assert profile["avatar"] == body["avatarUrl"]
@@ -143,7 +145,7 @@ def test_an_avatar_of_another_type_replaces_the_old_object(api):
 
     response = upload(api, user, JPEG, "image/jpeg")
 
-    assert response.json()["avatarUrl"].endswith("/avatar.jpg")
+    assert urlsplit(response.json()["avatarUrl"]).path.endswith("/avatar.jpg")
     assert stored(f"users/{user['id']}/avatar.jpg") == JPEG
     assert stored(f"users/{user['id']}/avatar.png") is None
 
@@ -484,6 +486,15 @@ def test_every_field_the_spa_sends_on_update_is_accepted_and_read_back(api):
     assert own["profile"] == {"name": "Jo", "avatar": user["profile"]["avatar"], "bio": "Hi"}
     relogin = login(api, user["account"]["username"]).json()
     assert relogin["account"]["darkMode"] is True and relogin["account"]["interests"] == ["Club", "Live Music"]
+
+
+def test_the_avatar_url_is_served_by_the_media_group(api):
+    user = api.register()
+    url = upload(api, user).json()["avatarUrl"]
+
+    response = api.call("GET", "media", urlsplit(url).path, params=dict([urlsplit(url).query.split("=")]))
+
+    assert response.status_code == 200 and response.content == PNG
 
 
 def test_health(api):

@@ -3,7 +3,8 @@
 The image is checked (JPEG, PNG or WebP by its bytes, at most 5 MiB) before anything is written, stored through
 the media storage contract at ``users/{userId}/avatar.<ext>``, then recorded on the profile. A form without the
 ``avatar`` field resets the avatar to the default, as the reference did (the SPA sends an empty form for that).
-Answers ``{userId, avatarUrl}``.
+Answers ``{userId, avatarUrl}``; the URL carries the profile version (``?v=``), since the media group lets
+browsers cache an object for minutes and a new upload of the same type keeps its key.
 """
 from dataclasses import dataclass
 
@@ -56,11 +57,13 @@ def main(event, ctx):
     if not _exists(users.find_one({"_id": user_id}, {"deleted": 1})):  # before storing anything
         raise NotFound(f"User with ID {user_id} not found")
     key = model.avatar_key(user_id, upload.content_type) if upload else None
-    url = storage.put(key, upload.data, upload.content_type) if upload else model.default_avatar(ctx.config)
+    stored = storage.put(key, upload.data, upload.content_type) if upload else None
     for _ in range(ATTEMPTS):
         doc = users.find_one({"_id": user_id})
         if not _exists(doc):
             raise NotFound(f"User with ID {user_id} not found")
+        # The key stays the same across uploads of one type; the version in the URL lets caches see the change.
+        url = f"{stored}?v={doc['_version'] + 1}" if stored else model.default_avatar(ctx.config)
         changed = {**doc, "profile": {**doc["profile"], "avatar": url}, "_version": doc["_version"] + 1}
         reply = ctx.commit(model.COLLECTION, {"_id": user_id, "_version": doc["_version"]},
                            model.with_avatar(doc, url, key), reply=Response(200, {"userId": user_id, "avatarUrl": url}),
