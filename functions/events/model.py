@@ -2,22 +2,40 @@
 
 Dates travel as the SPA sends them: UTC wall time without a zone suffix (``2026-07-15T20:00:00``), stored as
 that string (it sorts chronologically) so searches compare like the reference did.
+
+Lifecycle (``docs/events.md``)::
+
+    DRAFT ──PUT status=PUBLISHED──▶ PUBLISHED ──PUT status=CANCELLED or DELETE──▶ CANCELLED
+      │                                 └── its date passes: events-complete-events ──▶ COMPLETED
+      └── DELETE ──▶ DELETED (a tombstone no read shows; purged after a day)
+
+A same→same PUT is an edit (not allowed on COMPLETED events). ``DELETED`` is internal: the document stays as a
+tombstone so the ``event.deleted`` it emits leaves through its outbox and retries of the DELETE replay their reply.
 """
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from pydantic import field_validator, model_validator
 
-from runtime.errors import InvalidInput
+from runtime.errors import Conflict, InvalidInput
 from runtime.store import Emit
 from runtime.validation import Strict
 
 EVENTS, USERS = "events", "users"  # the group's own events and its mirror of users
 STATUSES = ("DRAFT", "PUBLISHED", "COMPLETED", "CANCELLED")
-DATE_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
+DELETED = "DELETED"  # tombstone status, never shown
+TOMBSTONE_KEPT = timedelta(hours=24)  # as long as the idempotency ledger keeps a DELETE's record
+DATE_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
+TRANSITIONS: dict[str, tuple[str, ...]] = {  # what PUT may move an event to (same→same is an edit)
+    "DRAFT": ("DRAFT", "PUBLISHED"),
+    "PUBLISHED": ("PUBLISHED", "CANCELLED"),
+    "CANCELLED": ("CANCELLED",),
+    "COMPLETED": (),
+}
 
 TAGS: dict[str, tuple[str, ...]] = {
     "EventType": ("Live Music", "Concert", "DJ Set", "Party", "Dinner", "Karaoke", "Show"),
@@ -29,12 +47,24 @@ TAGS: dict[str, tuple[str, ...]] = {
 }
 _TAG_BY_KEY = {tag.lower(): tag for tags in TAGS.values() for tag in tags}
 
+_indexed: set[str] = set()
+
 
 def ensure_indexes(db) -> None:
+    """Declared once per process and database (``create_index`` is idempotent, but each call is a round trip)."""
+    if db.name in _indexed:
+        return
     events = db[EVENTS]
     events.create_index([("status", 1), ("date", 1), ("_id", 1)], name="status_date")
     events.create_index([("creatorId", 1), ("date", 1)], name="creator_date")
     events.create_index("collaboratorIds", name="collaborators")
+    events.create_index([("status", 1), ("popularity", -1), ("_id", 1)], name="status_popularity")
+    events.create_index([("status", 1), ("instant", -1), ("_id", 1)], name="status_instant")
+    events.create_index([("status", 1), ("minPrice", 1), ("date", 1), ("_id", 1)], name="status_price")
+    events.create_index("ticketTypes.id", name="ticket_types")
+    events.create_index("deletedTicketTypes", name="deleted_ticket_types")
+    events.create_index([("geo", "2dsphere")], name="geo")  # $near (docs/store.md: not honoured by the stand-in)
+    _indexed.add(db.name)
 
 
 def parse_date(value: str) -> str:
@@ -54,6 +84,12 @@ def parse_date(value: str) -> str:
 def as_stored_date(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
+
+def canonical_tag(name: str) -> str | None:
+    return _TAG_BY_KEY.get(str(name).strip().lower())
+
+
+# ---- requests -------------------------------------------------------------------------------------------------
 
 class Location(Strict):
     name: str | None = None
@@ -101,7 +137,7 @@ class EventFields(Strict):
     @field_validator("title")
     @classmethod
     def _title(cls, v):
-        if v is not None and not 3 <= len(v) <= 200:
+        if v and not 3 <= len(v) <= 200:
             raise ValueError("the title needs 3 to 200 characters")
         return v or None
 
@@ -116,13 +152,13 @@ class EventFields(Strict):
     @classmethod
     def _tags(cls, v):
         if isinstance(v, str):  # the reference also accepted a comma-separated string
-            v = [t for t in v.split(",")]
+            v = [t for t in v.split(",") if t.strip()]
         if v is None:
             return None
-        unknown = [t for t in v if str(t).strip().lower() not in _TAG_BY_KEY]
+        unknown = [t for t in v if canonical_tag(t) is None]
         if unknown:
             raise ValueError(f"unknown tags: {', '.join(map(str, unknown))} (see GET /tags)")
-        return list(dict.fromkeys(_TAG_BY_KEY[str(t).strip().lower()] for t in v))
+        return list(dict.fromkeys(canonical_tag(t) for t in v))
 
     @field_validator("date")
     @classmethod
@@ -135,6 +171,10 @@ class EventFields(Strict):
         return list(dict.fromkeys(c for c in v if c)) if v is not None else None
 
 
+def _upper(v):
+    return v.upper() if isinstance(v, str) else v
+
+
 class NewEvent(EventFields):
     status: Literal["DRAFT", "PUBLISHED"] = "DRAFT"
     creatorId: str | None = None  # the SPA sends it; must be the caller
@@ -142,42 +182,114 @@ class NewEvent(EventFields):
     @field_validator("status", mode="before")
     @classmethod
     def _status(cls, v):
-        return v.upper() if isinstance(v, str) else v
+        return _upper(v)
 
 
-def publish_problems(fields: EventFields, now: datetime) -> list[dict[str, str]]:
-    """What a PUBLISHED event must have (the reference's validators, which it never called)."""
+class EventUpdate(EventFields):
+    """PUT /{eventId} as the SPA sends it: omitted fields are kept; ``null``, ``""`` or ``[]`` clear a field."""
+
+    status: Literal["DRAFT", "PUBLISHED", "COMPLETED", "CANCELLED"] | None = None
+    creatorId: str | None = None  # the SPA sends it; must be the caller
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status(cls, v):
+        return _upper(v)
+
+
+def publish_problems(values: Any, now: datetime, *, future_date: bool = True) -> list[dict[str, str]]:
+    """What a PUBLISHED event must have (the reference's validators, which it never called). ``values`` is a
+    request model or a stored document."""
+    def get(name):
+        return values.get(name) if isinstance(values, Mapping) else getattr(values, name)
+
     problems = [{"field": f, "message": "required to publish"}
-                for f in ("title", "description", "location", "date") if getattr(fields, f) is None]
-    if fields.date is not None and fields.date <= as_stored_date(now):
+                for f in ("title", "description", "location", "date") if not get(f)]
+    if future_date and get("date") and get("date") <= as_stored_date(now):
         problems.append({"field": "date", "message": "must be in the future to publish"})
     return problems
 
+
+def invalid(details: list[dict[str, str]]) -> InvalidInput:
+    return InvalidInput("The event has invalid fields.", details=details)
+
+
+def collaborator_problems(db, collaborator_ids: list[str]) -> list[dict[str, str]]:
+    """Collaborators must be organizations the users mirror knows (and not deleted); every bad id is listed."""
+    if not collaborator_ids:
+        return []
+    known = {u["_id"]: u for u in db[USERS].find({"_id": {"$in": collaborator_ids}}, {"role": 1, "deleted": 1})}
+    problems = []
+    for index, user_id in enumerate(collaborator_ids):
+        user = known.get(user_id)
+        if user is None or user.get("deleted"):
+            problems.append({"field": f"collaboratorIds.{index}", "message": f"{user_id} is not a known user"})
+        elif user.get("role") != "organization":
+            problems.append({"field": f"collaboratorIds.{index}",
+                             "message": f"Only organizations can be collaborators. {user_id} is not an organization."})
+    return problems
+
+
+# ---- the document ---------------------------------------------------------------------------------------------
 
 def new_event_id(function: str, key: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"eventonight/{function}/{key}"))
 
 
-def new_document(event_id: str, creator_id: str, fields: NewEvent, now: datetime) -> dict[str, Any]:
+def geo_point(location: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The GeoJSON point the 2dsphere index holds (longitude first), or None without coordinates."""
+    if not location or location.get("lat") is None or location.get("lon") is None:
+        return None
+    return {"type": "Point", "coordinates": [location["lon"], location["lat"]]}
+
+
+def new_document(event_id: str, creator_id: str, fields: NewEvent, now: datetime,
+                 poster: str | None = None) -> dict[str, Any]:
+    from .ranking import price_summary, publication_score
+
     doc: dict[str, Any] = {"_id": event_id, "status": fields.status, "creatorId": creator_id,
                            "collaboratorIds": [c for c in fields.collaboratorIds or [] if c != creator_id],
-                           "instant": now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
-                           "isFree": True, "_version": 1}
+                           "instant": now.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+                           .replace("+00:00", "Z"),
+                           "ticketTypes": [], **price_summary([]), "likes": 0, "participations": 0,
+                           "popularity": 0.0, "_version": 1}
     for name in ("title", "description", "tags", "date"):
-        if getattr(fields, name) is not None:
+        if getattr(fields, name):
             doc[name] = getattr(fields, name)
     if fields.location is not None:
         doc["location"] = fields.location.stored()
+        if geo_point(doc["location"]):
+            doc["geo"] = geo_point(doc["location"])
+    if poster:
+        doc["poster"] = poster
+    if fields.status == "PUBLISHED":
+        doc["popularity"] = publication_score(now)
+        doc["publishedAt"] = now
     return doc
 
 
-def can_see(doc: dict[str, Any], user_id: str | None) -> bool:
-    """Drafts are visible to their creator and collaborators only; everything else to everyone."""
-    return doc["status"] != "DRAFT" or (user_id is not None and (
-        user_id == doc["creatorId"] or user_id in doc.get("collaboratorIds", [])))
+def is_member(doc: Mapping[str, Any], user_id: str | None) -> bool:
+    """The creator or a collaborator."""
+    return user_id is not None and (user_id == doc.get("creatorId") or user_id in doc.get("collaboratorIds", []))
+
+
+def can_see(doc: dict[str, Any] | None, user_id: str | None) -> bool:
+    """Drafts are visible to their creator and collaborators only; tombstones to nobody."""
+    if doc is None or doc.get("status") == DELETED:
+        return False
+    return doc["status"] != "DRAFT" or is_member(doc, user_id)
+
+
+def visible_filter(user_id: str | None) -> dict[str, Any]:
+    """The same rule as ``can_see``, as a query."""
+    if user_id is None:
+        return {"status": {"$in": ["PUBLISHED", "COMPLETED", "CANCELLED"]}}
+    return {"status": {"$in": list(STATUSES)},
+            "$or": [{"status": {"$ne": "DRAFT"}}, {"creatorId": user_id}, {"collaboratorIds": user_id}]}
 
 
 def view(doc: dict[str, Any]) -> dict[str, Any]:
+    """The Event JSON the SPA reads (reference-core §2.4), absent fields omitted."""
     out = {"eventId": doc["_id"]}
     for name in ("status", "instant", "creatorId", "isFree", "title", "description", "poster", "tags", "location",
                  "date", "collaboratorIds"):
@@ -186,23 +298,99 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def check_transition(current: str, target: str) -> None:
+    if current == "COMPLETED":
+        raise Conflict("Cannot update a completed event.", code="event_completed")
+    if target not in TRANSITIONS[current]:
+        allowed = ", ".join(t for t in TRANSITIONS[current] if t != current) or "none"
+        raise Conflict(f"Cannot transition from {current} to {target}. Valid transitions from {current} are: "
+                       f"{allowed}.", code="invalid_transition")
+
+
+def apply_update(doc: dict[str, Any], update: EventUpdate) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The document after ``update`` and the MongoDB update that gets there (fields sent replace, empties clear)."""
+    after = dict(doc)
+    sets: dict[str, Any] = {}
+    unsets: dict[str, str] = {}
+    sent = update.model_fields_set - {"status", "creatorId"}
+    for name in sorted(sent):
+        value = getattr(update, name)
+        if name == "location" and value is not None:
+            value = value.stored()
+        if name == "collaboratorIds":
+            value = [c for c in value or [] if c != doc["creatorId"]]
+            sets[name] = after[name] = value
+            continue
+        if value in (None, [], ""):
+            after.pop(name, None)
+            unsets[name] = ""
+        else:
+            sets[name] = after[name] = value
+    if "location" in sent:
+        point = geo_point(after.get("location"))
+        if point:
+            sets["geo"] = after["geo"] = point
+        else:
+            after.pop("geo", None)
+            unsets["geo"] = ""
+    if update.status is not None:
+        sets["status"] = after["status"] = update.status
+    after["_version"] = doc["_version"] + 1
+    mongo: dict[str, Any] = {"$inc": {"_version": 1}}
+    if sets:
+        mongo["$set"] = sets
+    if unsets:
+        mongo["$unset"] = unsets
+    return after, mongo
+
+
+# ---- domain events --------------------------------------------------------------------------------------------
+
 def _epoch_ms(instant: str) -> int:
     return int(datetime.fromisoformat(instant.replace("Z", "+00:00")).timestamp() * 1000)
 
 
+def _sequenced(event_type: str, doc: dict[str, Any], data: dict[str, Any]) -> Emit:
+    """Every event carries the document version as its ``sequence``, so consumers can drop stale ones."""
+    return Emit(event_type, data, subject=doc["_id"], extensions={"sequence": str(doc["_version"])})
+
+
 def created_event(doc: dict[str, Any]) -> Emit:
-    return Emit("event.created", {
+    return _sequenced("event.created", doc, {
         "eventId": doc["_id"], "creatorId": doc["creatorId"], "collaboratorIds": doc["collaboratorIds"],
         "name": doc.get("title"), "date": doc.get("date"), "status": doc["status"], "tags": doc.get("tags"),
         "instant": _epoch_ms(doc["instant"]), "locationName": (doc.get("location") or {}).get("name"),
-    }, subject=doc["_id"], extensions={"sequence": str(doc["_version"])})
+    })
+
+
+def updated_event(doc: dict[str, Any]) -> Emit:
+    return _sequenced("event.updated", doc, {
+        "eventId": doc["_id"], "collaboratorIds": doc.get("collaboratorIds", []), "name": doc.get("title"),
+        "date": doc.get("date"), "status": doc["status"], "tags": doc.get("tags"),
+        "instant": _epoch_ms(doc["instant"]), "locationName": (doc.get("location") or {}).get("name"),
+    })
 
 
 def published_event(doc: dict[str, Any], creator_name: str) -> Emit:
-    return Emit("event.published", {"eventId": doc["_id"], "name": doc["title"], "creatorId": doc["creatorId"],
-                                    "creatorName": creator_name, "date": doc.get("date")},
-                subject=doc["_id"], extensions={"sequence": str(doc["_version"])})
+    return _sequenced("event.published", doc, {"eventId": doc["_id"], "name": doc["title"],
+                                               "creatorId": doc["creatorId"], "creatorName": creator_name,
+                                               "date": doc.get("date")})
 
 
-def invalid(details: list[dict[str, str]]) -> InvalidInput:
-    return InvalidInput("The event has invalid fields.", details=details)
+def id_event(event_type: str, doc: dict[str, Any]) -> Emit:
+    """``event.cancelled``, ``event.completed``, ``event.deleted``: the id is the whole payload."""
+    return _sequenced(event_type, doc, {"eventId": doc["_id"]})
+
+
+def creator_name(db, doc: dict[str, Any], principal=None) -> str:
+    """For ``event.published``: the users mirror's name, else the token's username, else the id."""
+    mirror = db[USERS].find_one({"_id": doc["creatorId"]}, {"name": 1}) or {}
+    return mirror.get("name") or (principal.username if principal else None) or doc["creatorId"]
+
+
+def tombstone_update(now: datetime) -> dict[str, Any]:
+    """A hard delete: every field goes but the id, the creator (for replays) and the ticket type ids (so late
+    ``ticket-type.*`` events find the event gone rather than retrying)."""
+    gone = {name: "" for name in ("title", "description", "tags", "location", "geo", "date", "poster",
+                                  "collaboratorIds", "popularity", "likes", "participations", "publishedAt")}
+    return {"$set": {"status": DELETED, "deletedAt": now}, "$unset": gone, "$inc": {"_version": 1}}

@@ -95,14 +95,15 @@ def test_creator_id_must_be_the_caller(api, organization):
 ])
 def test_invalid_events_are_400_listing_the_fields_and_write_nothing(api, organization, mongo_client, change, fields):
     db = mongo_client["eventonight_events"]
-    before = (db["events"].count_documents({}), db["idempotency"].count_documents({}))
+    ledger = {"_id": {"$regex": "^events-create-event:"}}  # other functions (schedules, mirrors) keep running
+    before = (db["events"].count_documents({}), db["idempotency"].count_documents(ledger))
     body = {k: v for k, v in {**PUBLISHABLE, **change}.items() if v is not None}
 
     response = api.call("POST", "events", "/", token=organization["accessToken"], json=body)
 
     assert response.status_code == 400, response.text
     assert {d["field"].split(".")[0] for d in response.json()["details"]} == fields
-    assert (db["events"].count_documents({}), db["idempotency"].count_documents({})) == before
+    assert (db["events"].count_documents({}), db["idempotency"].count_documents(ledger)) == before
 
 
 def test_retrying_a_creation_with_its_key_creates_one_event(api, organization, tap):
@@ -120,5 +121,5 @@ def test_retrying_a_creation_with_its_key_creates_one_event(api, organization, t
 def test_health_and_unknown_routes(api):
     assert api.call("GET", "events", "/health").json() == {"status": "OK"}
     assert api.call("GET", "users", "/health").json() == {"status": "OK"}
-    assert api.call("DELETE", "users", "/health").status_code == 404
+    assert api.call("PATCH", "users", "/health").status_code == 404
     assert api.call("GET", "nowhere", "/health").status_code == 404

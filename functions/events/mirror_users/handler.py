@@ -1,16 +1,25 @@
-"""Keeps the events group's mirror of users (role, name, avatar) from ``user.*`` events.
+"""Keeps the events group's mirror of users (role, name, avatar) from ``user.*`` events, and cascades deletions.
 
 Deliveries are at least once and in any order. Each event carries the user's version as its ``sequence``; the
 mirror applies an event only if it is newer than what it holds, and a deletion leaves a tombstone so a late
 ``user.created`` cannot resurrect the user. Duplicates and stale events are acknowledged and change nothing.
+
+A deleted user's events follow (docs/events.md): their PUBLISHED events are cancelled (``event.cancelled``, so
+tickets are refunded), their drafts deleted (``event.deleted``), their COMPLETED and CANCELLED events kept as
+history; they are removed from the collaborators of other events (``event.updated``). Each of those is one
+commit under a key derived from the delivery and the event, so a redelivery, or a duplicated ``user.deleted``,
+finishes what is left and repeats nothing.
 """
+import dataclasses
+
 from runtime.contract import ACCEPTED, function, on_event
-from runtime.errors import BadRequest
+from runtime.errors import BadRequest, Conflict
 
 from functions.events import model
 
 
-@function("events-mirror-users", on_event("user.created", "user.updated", "user.deleted"))
+@function("events-mirror-users", on_event("user.created", "user.updated", "user.deleted"), timeout_seconds=30,
+          emits=["event.cancelled", "event.deleted", "event.updated"])
 def main(event, ctx):
     data = event.get_data() or {}
     try:
@@ -28,7 +37,36 @@ def main(event, ctx):
     update = {"$set": state, **({"$unset": unset} if unset else {})}
     newer = {"_id": user_id, "$or": [{"_seq": {"$lt": sequence}}, {"_seq": {"$exists": False}}]}
     ctx.commit(model.USERS, newer, update, upsert=True, reply=ACCEPTED)  # None: stale or duplicate, ignore
+    if event.get_type() == "user.deleted":
+        cascade_deletion(ctx, user_id)
     return ACCEPTED
+
+
+def cascade_deletion(ctx, user_id: str) -> None:
+    events, missed = ctx.db[model.EVENTS], 0
+    for doc in events.find({"creatorId": user_id, "status": {"$in": ["PUBLISHED", "DRAFT"]}}):
+        version = doc["_version"] + 1
+        if doc["status"] == "PUBLISHED":
+            update = {"$set": {"status": "CANCELLED"}, "$inc": {"_version": 1}}
+            emit = model.id_event("event.cancelled", {**doc, "_version": version})
+        else:
+            update = model.tombstone_update(ctx.now)
+            emit = model.id_event("event.deleted", {**doc, "_version": version})
+        missed += _commit_one(ctx, doc, update, emit)
+    for doc in events.find({"collaboratorIds": user_id, "status": {"$ne": model.DELETED}}):
+        after = {**doc, "collaboratorIds": [c for c in doc["collaboratorIds"] if c != user_id],
+                 "_version": doc["_version"] + 1}
+        missed += _commit_one(ctx, doc, {"$pull": {"collaboratorIds": user_id}, "$inc": {"_version": 1}},
+                              model.updated_event(after))
+    if missed:  # an event changed under us: the redelivery finishes the cascade
+        raise Conflict(f"{missed} of the user's events changed during the cascade; retrying.", code="cascade_retry")
+
+
+def _commit_one(ctx, doc, update, emit) -> int:
+    once = dataclasses.replace(ctx, key=f"{ctx.key}/{doc['_id']}")
+    done = once.commit(model.EVENTS, {"_id": doc["_id"], "_version": doc["_version"]}, update, reply=ACCEPTED,
+                       emit=[emit])
+    return int(done is None)
 
 
 handle, new = main.handle, main.new

@@ -1,0 +1,73 @@
+"""PUT events.<HOST>/{eventId}: the creator edits an event and moves it along its lifecycle.
+
+As the SPA sends it (reference-core §2.4 E5) but without the reference's clearing bugs: an omitted field is
+kept (the reference cleared omitted ``tags`` and ``date``), ``null``/``""``/``[]`` clear it (so collaborators can
+be removed), ``status`` is optional. Transitions: DRAFT→PUBLISHED (publish: needs title, description, location
+and a future date; emits ``event.published``), PUBLISHED→CANCELLED (emits ``event.cancelled``), same→same is an
+edit; a COMPLETED event is not editable (409). A PUBLISHED event keeps its required fields, and a new date must
+be in the future. Every change emits ``event.updated``. The update is optimistic on the event's version.
+"""
+from runtime.contract import Response, function, http
+from runtime.errors import Conflict, Forbidden
+from runtime.validation import parse
+
+from functions.events import access, model
+
+UPDATED = {"message": "Event updated successfully"}
+
+
+def read_update(event, ctx) -> access.Target:
+    update = parse(model.EventUpdate, event.get_data())
+    if update.creatorId is not None and update.creatorId != ctx.principal.user_id:
+        raise Forbidden("Creator ID does not match authenticated user")
+    event_id = ctx.http.path_params["eventId"]
+    doc = access.owned_event(ctx, event_id)
+    if access.prior_reply(doc, ctx.key) is None and doc["status"] != model.DELETED:
+        plan(ctx, doc, update)  # bad input is refused before the claim; main re-plans on the committed state
+    return access.Target(event_id, update)
+
+
+def plan(ctx, doc, update: model.EventUpdate):
+    """The checked update of ``doc``: the document after it, the MongoDB update and the events it emits."""
+    target = update.status or doc["status"]
+    model.check_transition(doc["status"], target)
+    after, mongo = model.apply_update(doc, update)
+    problems = []
+    if "collaboratorIds" in update.model_fields_set:
+        problems += model.collaborator_problems(ctx.db, after.get("collaboratorIds", []))
+    if target == "PUBLISHED":
+        new_date = after.get("date") != doc.get("date")
+        problems += model.publish_problems(after, ctx.now, future_date=doc["status"] == "DRAFT" or new_date)
+    if problems:
+        raise model.invalid(problems)
+    emit = [model.updated_event(after)]
+    if doc["status"] == "DRAFT" and target == "PUBLISHED":
+        from functions.events.ranking import publication_score
+
+        mongo.setdefault("$set", {})["publishedAt"] = ctx.now
+        mongo.setdefault("$inc", {})["popularity"] = publication_score(ctx.now)
+        emit.append(model.published_event(after, model.creator_name(ctx.db, after, ctx.principal)))
+    elif doc["status"] == "PUBLISHED" and target == "CANCELLED":
+        emit.append(model.id_event("event.cancelled", after))
+    return mongo, emit
+
+
+@function("events-update-event", http("PUT", "/{eventId}"), auth="required", body=read_update,
+          emits=["event.updated", "event.published", "event.cancelled"])
+def main(event, ctx):
+    event_id, update = ctx.input.event_id, ctx.input.input
+    for _ in range(access.ATTEMPTS):
+        doc, replay = access.current(ctx, event_id)
+        if replay is not None:
+            return replay
+        if doc is None or doc["status"] == model.DELETED:
+            raise access.not_found(event_id)
+        mongo, emit = plan(ctx, doc, update)
+        done = ctx.commit(model.EVENTS, {"_id": event_id, "_version": doc["_version"]}, mongo,
+                          reply=Response(200, UPDATED), emit=emit)
+        if done is not None:
+            return done
+    raise Conflict("The event kept changing; try again.", code="concurrent_update")
+
+
+handle, new = main.handle, main.new

@@ -1,0 +1,43 @@
+"""POST events.<HOST>/{eventId}/poster: the creator replaces an event's poster (multipart ``poster``).
+
+The image is checked before the claim and stored before the commit (``posters.py``); a COMPLETED event's poster
+no longer changes (409).
+"""
+from runtime.contract import Response, function, http
+from runtime.errors import BadRequest, Conflict
+from runtime.forms import parse_multipart
+
+from functions.events import access, model, posters
+
+
+def read_poster(event, ctx) -> access.Target:
+    content_type = ctx.http.header("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        raise BadRequest("Send the poster as multipart/form-data with a 'poster' part.", code="invalid_multipart")
+    poster = posters.read_poster(parse_multipart(content_type, ctx.http.body).get("poster"), required=True)
+    event_id = ctx.http.path_params["eventId"]
+    access.owned_event(ctx, event_id)
+    return access.Target(event_id, poster)
+
+
+@function("events-upload-poster", http("POST", "/{eventId}/poster"), auth="required", body=read_poster,
+          secrets=posters.SECRETS, timeout_seconds=20)
+def main(event, ctx):
+    event_id, poster = ctx.input.event_id, ctx.input.input
+    doc, replay = access.current(ctx, event_id)
+    if replay is not None:
+        return replay
+    if doc is None or doc["status"] == model.DELETED:
+        raise access.not_found(event_id)
+    if doc["status"] == "COMPLETED":
+        raise Conflict("Cannot update poster of a completed event.", code="event_completed")
+    url = posters.store(ctx.config, event_id, poster)
+    reply = Response(200, {"message": "Poster updated successfully", "poster": url})
+    done = ctx.commit(model.EVENTS, {"_id": event_id, "status": {"$in": ["DRAFT", "PUBLISHED", "CANCELLED"]}},
+                      {"$set": {"poster": url}, "$inc": {"_version": 1}}, reply=reply)
+    if done is None:
+        raise Conflict("The event was completed or deleted meanwhile.", code="event_changed")
+    return done
+
+
+handle, new = main.handle, main.new

@@ -1,0 +1,134 @@
+"""Shared helpers of the events tests (no tests here): organizations with minted tokens, broker events, the wire.
+
+Tokens are minted by the development identity provider, so these tests need only the events functions; the
+users mirror is fed by publishing ``user.*`` events as the users group would.
+"""
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from localrunner.bus import wait_until
+from runtime import envelope
+from runtime.broker import Publisher
+
+AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+FUTURE = "2031-07-15T20:00:00"
+LOCATION = {"name": "Beach Club", "city": "Rimini", "country_code": "it", "lat": 44.06, "lon": 12.58}
+
+
+@dataclass(frozen=True)
+class Caller:
+    id: str
+    token: str
+    name: str
+
+
+def publishable(**changes):
+    body = {"title": "Summer Rave", "description": "All night long", "date": FUTURE, "status": "PUBLISHED",
+            "location": LOCATION, "tags": ["DJ Set"]}
+    return {k: v for k, v in {**body, **changes}.items() if v is not None}
+
+
+class Broker:
+    """Publishes CloudEvents on ``eventonight`` as other groups would."""
+
+    def __init__(self):
+        self.publisher = Publisher(AMQP_URL)
+
+    def publish(self, event_type, data, *, sequence=None, event_id=None, time=None):
+        event = envelope.new_event(event_type, f"/tests/{event_type}", data, event_id=event_id or str(uuid.uuid4()),
+                                   time=time, extensions={"sequence": str(sequence)} if sequence is not None else None)
+        self.publisher.publish(envelope.to_amqp(event))
+        return event
+
+    def close(self):
+        self.publisher.close_quietly()
+
+
+@pytest.fixture
+def broker():
+    b = Broker()
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def events_db(mongo_client):
+    return mongo_client["eventonight_events"]
+
+
+@pytest.fixture
+def callers(platform, broker, events_db):
+    """``callers("organization")`` → a Caller with a minted token, known to the users mirror (``mirror=False``:
+    unknown, as when the mirror lags)."""
+
+    def make(role="organization", *, mirror=True, name=None):
+        user_id = str(uuid.uuid4())
+        name = name or f"{role}-{user_id[:6]}"
+        token = platform.idp.mint({"user_id": user_id, "preferred_username": name,
+                                   "realm_access": {"roles": [role]}})
+        if mirror:
+            broker.publish("user.created", {
+                "id": user_id, "username": name, "name": name, "email": f"{name}@example.org",
+                "avatar": "http://media.localhost/users/default.png", "bio": None, "interests": None,
+                "language": "en", "role": role}, sequence=1)
+            assert wait_until(lambda: events_db["users"].find_one({"_id": user_id, "role": role}), timeout=10)
+        return Caller(user_id, token, name)
+
+    return make
+
+
+def handled(events_db, function, event) -> bool:
+    """The delivery of ``event`` to ``function`` completed (its ledger record)."""
+    return events_db["idempotency"].count_documents(
+        {"_id": f"{function}:{envelope.dedup_key(event)}", "status": "COMPLETED"}) == 1
+
+
+def create(api, caller, body=None, *, key=None, **kwargs):
+    response = api.call("POST", "events", "/", token=caller.token, key=key,
+                        json=body if body is not None else {"title": "Draft night"}, **kwargs)
+    assert response.status_code == 201, response.text
+    return response.json()["eventId"]
+
+
+def on_wire(messages, event_type=None, event_id=None):
+    """The CloudEvents ``[(type, data)]`` a tap collected, optionally of one type and one event; a CloudEvent
+    published twice (the outbox delivers at least once: fast path and relay may race) counts once."""
+    found, seen = [], set()
+    for _, _, body in messages:
+        message = json.loads(body)
+        if (message["source"], message["id"]) in seen:
+            continue
+        seen.add((message["source"], message["id"]))
+        if (event_type is None or message["type"] == event_type) and (
+                event_id is None or (message.get("data") or {}).get("eventId") == event_id):
+            found.append((message["type"], message["data"]))
+    return found
+
+
+def soon(minutes=2) -> datetime:
+    """A moment a little ahead of the wall clock, on a whole second (dates are stored to the second)."""
+    return (datetime.now(timezone.utc) + timedelta(minutes=minutes)).replace(microsecond=0)
+
+
+def stored(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def multipart(parts, boundary="eventonight-test-boundary"):
+    """``{name: (filename | None, bytes | str, content type)}`` as one fixed body, so a retry sends the same bytes
+    (a new boundary is a different request to the idempotency ledger)."""
+    chunks = []
+    for name, (filename, data, content_type) in parts.items():
+        data = data.encode() if isinstance(data, str) else data
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        chunks.append(f"--{boundary}\r\nContent-Disposition: {disposition}\r\nContent-Type: {content_type}\r\n\r\n"
+                      .encode() + data + b"\r\n")
+    body = b"".join(chunks) + f"--{boundary}--\r\n".encode()
+    return {"headers": {"Content-Type": f"multipart/form-data; boundary={boundary}"}, "content": body}
