@@ -258,12 +258,16 @@ def test_a_failed_profile_commit_deletes_the_identity(api, platform, idp_proxy, 
 
 def test_a_profile_that_conflicts_with_the_store_deletes_the_new_identity(api, platform, mongo_client):
     """The store knows the e-mail (its identity is gone), the identity provider does not: 409, no new identity."""
+    from functions.users import model
+
     body = registration()
-    mongo_client["eventonight_users"]["users"].insert_one(
-        {"_id": str(uuid.uuid4()), "usernameKey": f"other-{body['username']}", "emailKey": body["email"],
-         "role": "member", "_version": 1})
+    stale = model.new_document(str(uuid.uuid4()), model.Registration.model_construct(
+        username=f"other-{body['username']}", email=body["email"], password="", role="member"), "gone", "x")
+    users = mongo_client["eventonight_users"]["users"]
+    users.insert_one(stale)
 
     response = api.call("POST", "users", "/register", json=body)
+    users.delete_one({"_id": stale["_id"]})
 
     assert response.status_code == 409 and response.json()["error"] == "conflict"
     assert identity(platform, body["username"]) is None
