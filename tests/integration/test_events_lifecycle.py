@@ -362,3 +362,67 @@ def test_a_deleted_organization_cascades_and_a_duplicate_is_harmless(api, caller
     assert types_for(wire.messages, cancelled).count("event.cancelled") == 1  # only its own PUT's
     assert types_for(wire.messages, shared) == ["event.created", "event.published", "event.updated"]
     assert events_db["users"].find_one({"_id": org.id})["deleted"] is True
+
+
+# ---- the remaining statuses -------------------------------------------------------------------------------------
+
+def test_creating_needs_a_valid_token(api, platform):
+    assert api.call("POST", "events", "/", json={"title": "Anonymous"}).status_code == 401
+    expired = platform.idp.mint({"realm_access": {"roles": ["organization"]}}, expired=True)
+    assert api.call("POST", "events", "/", token=expired, json={"title": "Expired"}).status_code == 401
+
+
+def test_poster_endpoints_refuse_anonymous_strangers_and_unknown_events(api, callers):
+    org, stranger = callers(), callers()
+    event_id = create(api, org, publishable())
+    form = {"poster": ("p.png", PNG, "image/png")}
+
+    assert api.call("POST", "events", f"/{event_id}/poster", files=form).status_code == 401
+    assert api.call("DELETE", "events", f"/{event_id}/poster").status_code == 401
+    assert api.call("DELETE", "events", f"/{event_id}/poster", token=stranger.token).status_code == 403
+    missing = str(uuid.uuid4())
+    assert api.call("POST", "events", f"/{missing}/poster", token=org.token, files=form).status_code == 404
+    assert api.call("DELETE", "events", f"/{missing}/poster", token=org.token).status_code == 404
+    assert api.call("POST", "events", f"/{event_id}/poster", token=org.token,
+                    json={"poster": "not a form"}).status_code == 400
+
+
+def test_a_repeated_poster_removal_applies_once(api, callers, events_db):
+    org = callers()
+    event_id = create(api, org)
+    key = f"unposter-{uuid.uuid4()}"
+
+    first = api.call("DELETE", "events", f"/{event_id}/poster", token=org.token, key=key)
+    second = api.call("DELETE", "events", f"/{event_id}/poster", token=org.token, key=key)
+
+    assert first.status_code == second.status_code == 200 and second.headers["Idempotent-Replayed"] == "true"
+    assert events_db["events"].find_one({"_id": event_id})["_version"] == 2
+
+
+def test_a_repeated_publish_emits_one_published(api, callers, tap):
+    org = callers()
+    wire = tap("event.published")
+    event_id = create(api, org)
+    key = f"publish-{uuid.uuid4()}"
+
+    responses = [put(api, org, event_id, publishable(), key=key) for _ in range(2)]
+
+    assert [r.status_code for r in responses] == [200, 200]
+    wire.drain(until=lambda m: on_wire(m, event_id=event_id))
+    wire.drain(timeout=1)
+    assert len(on_wire(wire.messages, "event.published", event_id)) == 1
+
+
+def test_a_repeated_cancellation_by_delete_emits_one_cancelled(api, callers, tap):
+    org = callers()
+    wire = tap("event.cancelled", "event.deleted")
+    event_id = create(api, org, publishable())
+    key = f"cancel-{uuid.uuid4()}"
+
+    responses = [api.call("DELETE", "events", f"/{event_id}", token=org.token, key=key) for _ in range(2)]
+
+    assert [r.status_code for r in responses] == [200, 200]
+    assert get(api, event_id).json()["status"] == "CANCELLED"  # the retry did not go on to delete it
+    wire.drain(until=lambda m: on_wire(m, event_id=event_id))
+    wire.drain(timeout=1)
+    assert types_for(wire.messages, event_id) == ["event.cancelled"]
