@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import logging
 from typing import Any
 
 from runtime.contract import Response
@@ -26,7 +25,7 @@ def login_fields(tokens: Tokens) -> dict[str, Any]:
             "refreshToken": tokens.refresh_token, "refreshExpiresIn": tokens.refresh_expires_in}
 
 
-def create_or_adopt_user(idp: KeycloakClient, registration: model.Registration, app_user_id: str) -> str:
+def create_or_adopt_user(idp: KeycloakClient, registration: model.Registration, app_user_id: str, log) -> str:
     """Create the identity with its role and app id; a retry adopts the identity its first attempt created."""
     try:
         keycloak_id = idp.create_user(registration.username, registration.email, registration.password, app_user_id)
@@ -39,18 +38,19 @@ def create_or_adopt_user(idp: KeycloakClient, registration: model.Registration, 
     try:
         idp.assign_realm_role(keycloak_id, registration.role)
     except Exception:
-        discard_identity(idp, keycloak_id)  # compensation: no identity without its role
+        discard_identity(idp, keycloak_id, log)  # compensation: no identity without its role
         raise
     return keycloak_id
 
 
-def discard_identity(idp: KeycloakClient, keycloak_id: str) -> None:
+def discard_identity(idp: KeycloakClient, keycloak_id: str, log) -> None:
     """Delete an identity a failed step left behind; if even that fails, the next login or a retry of the same
     registration finishes the job (see ``load_or_repair`` and ``create_or_adopt_user``)."""
     try:
         idp.delete_user(keycloak_id)
     except FunctionError as exc:
-        logging.getLogger(__name__).warning("could not discard identity %s: %s", keycloak_id, exc.message)
+        log.warning("could not discard an identity left by a failed step",
+                    fields={"keycloak_id": keycloak_id, "error": exc.message})
 
 
 def load_or_repair(ctx, access_token: str, idp: KeycloakClient) -> dict[str, Any]:

@@ -27,17 +27,17 @@ def main(event, ctx):
     model.ensure_indexes(ctx.db)
     user_id = model.new_user_id(ctx.spec.name, ctx.key)
     idp = identity_provider(ctx.config)
-    keycloak_id = create_or_adopt_user(idp, registration, user_id)
+    keycloak_id = create_or_adopt_user(idp, registration, user_id, ctx.log)
     doc = model.new_document(user_id, registration, keycloak_id, model.default_avatar(ctx.config))
     reply = Response(201, model.owner_view(doc))
     try:
         committed = ctx.commit(model.COLLECTION, {"_id": user_id}, {"$setOnInsert": doc}, upsert=True,
                                reply=reply, emit=[model.user_event("user.created", doc)])
     except Exception:
-        discard_identity(idp, keycloak_id)  # compensation: no identity without a profile
+        discard_identity(idp, keycloak_id, ctx.log)  # compensation: no identity without a profile
         raise
     if committed is None:  # the username or e-mail belongs to another profile already
-        discard_identity(idp, keycloak_id)
+        discard_identity(idp, keycloak_id, ctx.log)
         raise Conflict("This username or e-mail is already registered.")
     return committed
 
