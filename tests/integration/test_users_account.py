@@ -98,6 +98,8 @@ def test_public_keys_verify_the_tokens_the_identity_provider_issues(api, platfor
     assert response.status_code == 200
     keys = response.json()["keys"]
     assert keys and all(set(k) == {"kid", "publicKey"} for k in keys)
+    signing = [k["kid"] for k in platform.idp.keys.jwks()["keys"] if k["use"] == "sig"]
+    assert [k["kid"] for k in keys] == signing  # the realm's encryption key is left out
     kid = jwt.get_unverified_header(user["accessToken"])["kid"]
     entry = next(k for k in keys if k["kid"] == kid)
     pem = serialization.load_der_public_key(base64.b64decode(entry["publicKey"]))  # SubjectPublicKeyInfo

@@ -41,3 +41,29 @@ def test_tokens_from_login_and_refresh_are_accepted_by_the_events_group(api):
 
     assert as_member.status_code == 403  # verified, then refused for its role: the token itself was accepted
     assert as_organization.status_code == 201
+
+
+def test_a_deletion_reaches_the_mirror_of_another_group_after_its_earlier_events(api, mongo_client):
+    """``user.deleted`` carries a sequence newer than the user's other events, so a mirror keeps the tombstone."""
+    import time
+
+    user = api.register("organization")
+    api.call("PUT", "users", f"/{user['id']}", token=user["accessToken"], json={
+        "accountDTO": {"darkMode": False, "language": "en"}, "profileDTO": {"name": "Soon gone"}})
+    api.call("DELETE", "users", f"/{user['id']}", token=user["accessToken"])
+    mirror = mongo_client["eventonight_events"]["users"]
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (mirror.find_one({"_id": user["id"]}) or {}).get("deleted"):
+        time.sleep(0.1)
+
+    copy = mirror.find_one({"_id": user["id"]})
+    assert copy["deleted"] is True and "name" not in copy and copy["_seq"] == 3
+
+
+def test_a_bad_token_on_a_profile_read_gives_the_public_view(api):
+    user = api.register()
+
+    response = api.call("GET", "users", f"/{user['id']}", token="not.a.jwt")
+
+    assert response.status_code == 200 and set(response.json()["account"]) == {"username"}
