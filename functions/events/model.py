@@ -85,6 +85,11 @@ def as_stored_date(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def title_key(title: str) -> str:
+    """What ``sortBy=title`` orders by: the title without case."""
+    return title.casefold()
+
+
 def canonical_tag(name: str) -> str | None:
     return _TAG_BY_KEY.get(str(name).strip().lower())
 
@@ -256,6 +261,8 @@ def new_document(event_id: str, creator_id: str, fields: NewEvent, now: datetime
     for name in ("title", "description", "tags", "date"):
         if getattr(fields, name):
             doc[name] = getattr(fields, name)
+    if doc.get("title"):
+        doc["titleKey"] = title_key(doc["title"])
     if fields.location is not None:
         doc["location"] = fields.location.stored()
         if geo_point(doc["location"]):
@@ -326,6 +333,12 @@ def apply_update(doc: dict[str, Any], update: EventUpdate) -> tuple[dict[str, An
             unsets[name] = ""
         else:
             sets[name] = after[name] = value
+    if "title" in sent:  # sorting by title ignores case
+        if after.get("title"):
+            sets["titleKey"] = after["titleKey"] = title_key(after["title"])
+        else:
+            after.pop("titleKey", None)
+            unsets["titleKey"] = ""
     if "location" in sent:
         point = geo_point(after.get("location"))
         if point:
@@ -391,6 +404,6 @@ def creator_name(db, doc: dict[str, Any], principal=None) -> str:
 def tombstone_update(now: datetime) -> dict[str, Any]:
     """A hard delete: every field goes but the id, the creator (for replays) and the ticket type ids (so late
     ``ticket-type.*`` events find the event gone rather than retrying)."""
-    gone = {name: "" for name in ("title", "description", "tags", "location", "geo", "date", "poster",
+    gone = {name: "" for name in ("title", "titleKey", "description", "tags", "location", "geo", "date", "poster",
                                   "collaboratorIds", "popularity", "likes", "participations", "publishedAt")}
     return {"$set": {"status": DELETED, "deletedAt": now}, "$unset": gone, "$inc": {"_version": 1}}

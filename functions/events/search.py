@@ -19,7 +19,7 @@ from runtime.validation import query_int
 from . import model
 
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
-SORT_FIELDS = {"date": "date", "title": "title", "instant": "instant", "price": "minPrice"}
+SORT_FIELDS = {"date": "date", "title": "titleKey", "instant": "instant", "price": "minPrice"}
 OTHERS = ("upcoming", "popular", "recently_added", "feed")
 
 
@@ -211,7 +211,7 @@ def segments(q: SearchQuery, viewer: str | None, now: datetime) -> list[Segment]
     def where(*extra):
         return {"$and": base + list(extra)}
 
-    if q.near:
+    if q.near and q.other not in ("popular", "recently_added", "feed"):  # other > near > sortBy (the reference)
         lat, lon = q.near
         near = {"$near": {"$geometry": {"type": "Point", "coordinates": [lon, lat]}}}
         # $near stays a top-level field (it may not sit inside $and/$or); it orders by distance itself.

@@ -54,14 +54,18 @@ def test_an_invalid_publish_is_400_and_writes_nothing(api, callers, events_db, c
     org = callers()
     event_id = create(api, org)
     ledger = {"_id": {"$regex": "^events-update-event:"}}
-    before = (events_db["events"].find_one({"_id": event_id})["_version"], events_db["idempotency"].count_documents(ledger))
+
+    def state():
+        version = events_db["events"].find_one({"_id": event_id})["_version"]
+        return version, events_db["idempotency"].count_documents(ledger)
+
+    before = state()
 
     response = put(api, org, event_id, publishable(**change))
 
     assert response.status_code == 400, response.text
     assert {d["field"].split(".")[0] for d in response.json()["details"]} == fields
-    after = (events_db["events"].find_one({"_id": event_id})["_version"], events_db["idempotency"].count_documents(ledger))
-    assert after == before and get(api, event_id, org).json()["status"] == "DRAFT"
+    assert state() == before and get(api, event_id, org).json()["status"] == "DRAFT"
 
 
 def test_put_keeps_omitted_fields_and_clears_sent_empties(api, callers):

@@ -82,7 +82,8 @@ def seeded(platform, mongo_client):
     assert wait_until(lambda: db["users"].find_one({"_id": data.partner.id}), timeout=10)
     for name, status, date, tags, (city, lat, lon), _ in SEED:
         location = {"name": f"{name} venue", "city": city, **({"lat": lat, "lon": lon} if lat is not None else {})}
-        body = {"title": f"{marker} {name}", "description": f"The {name} night", "date": date, "tags": tags,
+        title = f"{marker} {name.upper() if name == 'dinner' else name}"  # one title in capitals
+        body = {"title": title, "description": f"The {name} night", "date": date, "tags": tags,
                 "location": location, "status": "DRAFT" if status == "DRAFT" else "PUBLISHED"}
         if name in ("techno", "plan"):
             body["collaboratorIds"] = [data.partner.id]
@@ -236,6 +237,15 @@ def test_sort_by_price_uses_the_lowest_ticket_price_then_date(seeded):
                                                                                                 "techno", "dinner",
                                                                                                 "rock"]
     assert descending[:4] == ["rock", "dinner", "techno", "karaoke"] and descending[4:6] == ["jazz", "beach"]
+
+
+def test_sort_by_title_ignores_case(seeded):
+    assert seeded.names(sortBy="title")[:3] == ["beach", "dinner", "jazz"]  # "DINNER" between "beach" and "jazz"
+    assert seeded.names(sortBy="title", sortOrder="desc")[:4] == ["twin-c", "twin-b", "twin-a", "techno"]
+
+
+def test_other_takes_precedence_over_near(seeded):
+    assert seeded.names(other="popular", near="44.14,12.24") == seeded.names(other="popular")
 
 
 def test_recently_added_is_newest_first(seeded):
