@@ -256,10 +256,24 @@ def _payload(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None,
     if request is None:
         return {"attributes": envelope.stable_attributes(event), "data": event.get_data()}
     body: Any = event.get_data() if event.get_data() is not None else request.body
+    if isinstance(body, bytes) and (request.header("content-type") or "").startswith("multipart/form-data"):
+        body = _form_payload(request, body)
     if isinstance(body, dict) and spec.redact:
         body = {k: v for k, v in body.items() if k not in spec.redact}
     return {"method": request.method, "path": request.path, "query": dict(request.query), "body": body,
             "user": principal.user_id if principal else None}
+
+
+def _form_payload(request: HttpRequest, body: bytes) -> Any:
+    """A form by its parts, not its bytes: a client resending one form draws a new boundary (RFC 7578 §4.1)."""
+    from .forms import parse_multipart
+
+    try:
+        parts = parse_multipart(request.header("content-type") or "", body)
+    except BadRequest:
+        return body
+    return {name: {"content_type": part.content_type, "filename": part.filename, "data": part.data}
+            for name, part in parts.items()}
 
 
 def error_response(error: FunctionError, log) -> Response:

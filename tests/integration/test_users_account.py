@@ -529,3 +529,14 @@ def test_an_update_reusing_a_key_for_another_body_is_422(api):
 
 def test_an_unknown_path_is_a_json_404(api):
     assert_error(api.call("POST", "users", "/nope/nope"), 404, "not_found")
+
+
+def test_an_upload_resent_with_a_new_multipart_boundary_is_the_same_request(api):
+    """A client resending one form draws a new boundary; with the same key it is a replay, not a 422."""
+    user = api.register()
+    key = f"boundary-{uuid.uuid4()}"
+
+    first, second = upload(api, user, key=key), upload(api, user, key=key)  # httpx draws a boundary per request
+
+    assert first.status_code == second.status_code == 200
+    assert second.headers["idempotent-replayed"] == "true" and second.json() == first.json()
