@@ -200,9 +200,10 @@ def is_deleted(doc: dict[str, Any] | None) -> bool:
 
 def tombstone_update(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
     """What a deleted user leaves: its ids (to finish the identity and avatar deletion on a retry) and its version
-    (so ``user.deleted`` orders after every earlier event). The unique keys become unique placeholders, so the
-    username and e-mail are free again at once."""
-    placeholder = f"deleted/{doc['_id']}"
+    (so ``user.deleted`` orders after every earlier event). The unique keys become placeholders no registration
+    can take (names are trimmed, so none starts with a space), so the username and e-mail are free again at once
+    and nobody can block a deletion by registering its placeholder."""
+    placeholder = f" deleted {doc['_id']}"
     return {"$set": {"deleted": True, "deletedAt": now, "usernameKey": placeholder, "emailKey": placeholder,
                      "_version": doc["_version"] + 1},
             "$unset": {"account": "", "profile": "", "nameKey": ""}}

@@ -540,3 +540,15 @@ def test_an_upload_resent_with_a_new_multipart_boundary_is_the_same_request(api)
 
     assert first.status_code == second.status_code == 200
     assert second.headers["idempotent-replayed"] == "true" and second.json() == first.json()
+
+
+def test_no_registration_can_take_the_placeholder_a_deletion_needs(api):
+    user = api.register()
+    squatter = api.call("POST", "users", "/register", json={
+        "username": f" deleted {user['id']}", "email": f"sq{uuid.uuid4().hex[:8]}@example.org",
+        "password": PASSWORD, "role": "member"})
+
+    response = api.call("DELETE", "users", f"/{user['id']}", token=user["accessToken"])
+
+    assert squatter.status_code in (201, 400)
+    assert response.status_code == 204
