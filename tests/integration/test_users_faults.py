@@ -1,8 +1,9 @@
 """The identity provider (and the store) failing in the middle of the users group's sagas: registration and
 deletion leave no half-done account, or one the next login or a retry completes.
 
-Faults are injected from outside, as in production: the users functions are pointed (KEYCLOAK_URL, MONGO_URI) at
-proxies in front of the development identity provider and the store, which fail the calls a test chooses. The
+Faults are injected from outside, as in production: the users functions are pointed (KEYCLOAK_URL, MONGO_URI,
+S3_ENDPOINT_URL) at proxies in front of the development identity provider, the store and the media storage,
+which fail the calls a test chooses. The
 functions are reconfigured the way a redeploy would (new environment, fresh runtime); nothing in them knows.
 """
 from __future__ import annotations
@@ -72,7 +73,8 @@ class FaultyHttpProxy:
                     request.wfile.write(payload)
                     return
                 break
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+        # The Host header is kept: S3 signs it (SigV4), and the signature was made for this proxy's address.
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP - {"host"}}
         answer = self._client.request(request.command, self.target + request.path, headers=headers, content=body)
         request.send_response(answer.status_code)
         for name, value in answer.headers.items():
@@ -162,6 +164,15 @@ def redeploy(**env: str | None) -> dict[str, str | None]:
 def idp_proxy(platform):
     proxy = FaultyHttpProxy(platform.idp.url)
     previous = redeploy(KEYCLOAK_URL=proxy.url)
+    yield proxy
+    redeploy(**previous)
+    proxy.stop()
+
+
+@pytest.fixture
+def s3_proxy(platform):
+    proxy = FaultyHttpProxy(os.environ["S3_ENDPOINT_URL"])
+    previous = redeploy(S3_ENDPOINT_URL=proxy.url)
     yield proxy
     redeploy(**previous)
     proxy.stop()
@@ -342,3 +353,49 @@ def test_public_keys_with_the_identity_provider_down_are_503(api, idp_proxy):
     response = api.call("GET", "users", "/public-keys")
 
     assert response.status_code == 503 and response.json()["error"] == "unavailable"
+
+
+# ---- media storage -------------------------------------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
+
+
+def test_an_upload_the_storage_refused_changes_nothing(api, s3_proxy, tap):
+    wire = tap("user.updated")
+    user = api.register()
+    s3_proxy.fail("PUT", rf"/users/{user['id']}/avatar\.png$", times=5)
+
+    response = api.call("POST", "users", f"/{user['id']}/avatar", token=user["accessToken"],
+                        files={"avatar": ("a.png", PNG, "image/png")})
+
+    assert response.status_code == 503 and response.json()["error"] == "unavailable"
+    assert api.call("GET", "users", f"/{user['id']}").json()["profile"]["avatar"] == user["profile"]["avatar"]
+    wire.drain(timeout=1)
+    assert not [b for _, _, b in wire.messages if json.loads(b)["data"]["id"] == user["id"]]
+
+
+def test_a_deletion_whose_avatar_removal_failed_is_finished_by_its_retry(api, platform, s3_proxy):
+    user = api.register()
+    uploaded = api.call("POST", "users", f"/{user['id']}/avatar", token=user["accessToken"],
+                        files={"avatar": ("a.png", PNG, "image/png")})
+    assert uploaded.status_code == 200
+    key = f"delete-{uuid.uuid4()}"
+    s3_proxy.fail("DELETE", rf"/users/{user['id']}/avatar\.png$", times=5)
+
+    failed = api.call("DELETE", "users", f"/{user['id']}", token=user["accessToken"], key=key)
+    assert object_keys(s3_proxy.target, f"users/{user['id']}/") == [f"users/{user['id']}/avatar.png"]
+    s3_proxy.rules.clear()
+    retried = api.call("DELETE", "users", f"/{user['id']}", token=user["accessToken"], key=key)
+
+    assert failed.status_code == 503 and retried.status_code == 204
+    assert identity(platform, user["account"]["username"]) is None
+    assert object_keys(s3_proxy.target, f"users/{user['id']}/") == []
+
+
+def object_keys(endpoint, prefix):
+    import boto3
+    from botocore.config import Config
+
+    s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="minioadmin", aws_secret_access_key="minioadmin",
+                      region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
+    return [o["Key"] for o in s3.list_objects_v2(Bucket="eventonight-media", Prefix=prefix).get("Contents", [])]
