@@ -165,6 +165,14 @@ class EventFields(Strict):
             raise ValueError(f"unknown tags: {', '.join(map(str, unknown))} (see GET /tags)")
         return list(dict.fromkeys(canonical_tag(t) for t in v))
 
+    @field_validator("location", mode="before")
+    @classmethod
+    def _blank_location(cls, v):
+        """A location form left empty (every field blank) is no location, not an invalid one."""
+        if isinstance(v, dict) and all(value in (None, "") for value in v.values()):
+            return None
+        return v
+
     @field_validator("date")
     @classmethod
     def _date(cls, v):

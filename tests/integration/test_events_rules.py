@@ -161,3 +161,9 @@ def test_paging_across_runs_is_one_sequence(offset, limit):
 
     whole = ["a", "b", "c", "d", "e", "f", "g"]
     assert items == whole[offset:offset + limit] and more == (offset + limit < len(whole))
+
+
+def test_an_empty_location_form_is_no_location():
+    assert model.EventUpdate.model_validate({"location": {"name": "", "city": None}}).location is None
+    with pytest.raises(ValueError):
+        model.EventUpdate.model_validate({"location": {"road": "Via Roma"}})
