@@ -41,7 +41,8 @@ class SearchQuery:
     query: str | None = None
     city: str | None = None
     location_name: str | None = None
-    tags: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)  # known tags, by their catalogue names
+    tags_given: bool = False
     start_date: str | None = None
     end_date: str | None = None
     organization_id: str | None = None
@@ -79,11 +80,10 @@ def parse_query(request) -> SearchQuery:
                        ("organizationId", "organization_id")):
         value = (request.query_one(name) or "").strip()
         setattr(q, attr, value or None)
-    tags = _values(request, "tags")
-    unknown = [t for t in tags if model.canonical_tag(t) is None]
-    if unknown:  # the reference matched nothing for an unknown tag; saying so is kinder
-        problems.append({"field": "tags", "message": f"unknown tags: {', '.join(unknown)} (see GET /tags)"})
-    q.tags = list(dict.fromkeys(model.canonical_tag(t) for t in tags if model.canonical_tag(t)))
+    # Unknown tags are not an error: the SPA's "for you" feed sends the user's interests, which the users group
+    # keeps as free strings. As a filter they match nothing (as the reference); in the feed they rank nothing.
+    q.tags_given = bool(_values(request, "tags"))
+    q.tags = list(dict.fromkeys(model.canonical_tag(t) for t in _values(request, "tags") if model.canonical_tag(t)))
     for name, attr in (("startDate", "start_date"), ("endDate", "end_date")):
         raw = (request.query_one(name) or "").strip()
         if raw:
@@ -167,8 +167,8 @@ def filters(q: SearchQuery, viewer: str | None, now: datetime) -> list[dict[str,
         clauses.append({"location.city": _contains(q.city)})
     if q.location_name:
         clauses.append({"location.name": _contains(q.location_name)})
-    if q.tags and q.other != "feed":  # feed ranks by the tags instead of filtering
-        clauses.append({"tags": {"$in": q.tags}})
+    if q.tags_given and q.other != "feed":  # feed ranks by the tags instead of filtering
+        clauses.append({"tags": {"$in": q.tags}})  # no known tag: matches nothing
     dates: dict[str, Any] = {}
     if q.start_date:
         dates["$gte"] = q.start_date
