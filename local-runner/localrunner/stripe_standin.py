@@ -9,6 +9,7 @@ the ``{"error": {...}}`` envelope), for:
 - ``POST /v1/refunds``, ``GET /v1/refunds/{id}``; ``GET /v1/events/{id}``;
 - the hosted page at the session's ``url`` with "Pay" and "Cancel", redirecting (303) to the success and cancel
   URLs as Checkout does;
+- sessions expiring at their ``expires_at`` (``checkout.session.expired``), as Stripe's own clock does;
 - signed webhook delivery (``Stripe-Signature: t=..,v1=..``, re-signed at each attempt) to one endpoint, retried
   with backoff on any non-2xx answer or network error, as Stripe does (over days there; seconds here).
 
@@ -395,11 +396,23 @@ class StripeStandIn:
         with self._lock:
             return [e for e in self.events.values() if e["type"] == type_]
 
+    def _expire_due(self) -> None:
+        """Stripe expires open sessions at their ``expires_at`` and says so with ``checkout.session.expired``."""
+        now = time.time()
+        with self._lock:
+            due = [sid for sid, s in self.sessions.items() if s["status"] == "open" and s["expires_at"] <= now]
+        for session_id in due:
+            try:
+                self.expire(session_id)
+            except StripeError:
+                pass
+
     def _deliver_loop(self) -> None:
         import httpx
 
         with httpx.Client(timeout=10) as client:
             while not self._stop.is_set():
+                self._expire_due()
                 with self._wake:
                     due = sorted(self._queue)
                     if self._paused or not due or due[0][0] > time.monotonic():

@@ -213,6 +213,8 @@ def test_a_replayed_webhook_is_answered_from_the_ledger_and_confirms_once(api, d
     assert wait_status(db, body["orderId"], "COMPLETED")
     completed = next(e for e in stripe.events_of("checkout.session.completed")
                      if e["data"]["object"]["id"] == body["sessionId"])
+    assert wait_until(lambda: {"event": completed["id"], "type": completed["type"], "attempt": 1, "status": 200}
+                      in stripe.deliveries)  # the first delivery was answered (before, a replay is 409 in_progress)
 
     payload, signature = stripe.signed(completed)  # Stripe re-signs every attempt
     replay = post_webhook(api, payload, signature)
