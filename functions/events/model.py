@@ -25,6 +25,8 @@ from runtime.errors import Conflict, InvalidInput
 from runtime.store import Emit
 from runtime.validation import Strict
 
+from .ranking import price_summary, publication_score
+
 EVENTS, USERS = "events", "users"  # the group's own events and its mirror of users
 STATUSES = ("DRAFT", "PUBLISHED", "COMPLETED", "CANCELLED")
 DELETED = "DELETED"  # tombstone status, never shown
@@ -258,8 +260,6 @@ def geo_point(location: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 def new_document(event_id: str, creator_id: str, fields: NewEvent, now: datetime,
                  poster: str | None = None) -> dict[str, Any]:
-    from .ranking import price_summary, publication_score
-
     doc: dict[str, Any] = {"_id": event_id, "status": fields.status, "creatorId": creator_id,
                            "collaboratorIds": [c for c in fields.collaboratorIds or [] if c != creator_id],
                            "instant": now.astimezone(timezone.utc).isoformat(timespec="milliseconds")

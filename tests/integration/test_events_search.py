@@ -12,7 +12,7 @@ import pytest
 
 from conftest import Api
 from localrunner.bus import wait_until
-from test_events_support import Broker, Caller, callers, broker, events_db, handled  # noqa: F401
+from test_events_support import Broker, Caller, broker, events_db, handled  # noqa: F401
 
 SEED = [  # name, status, date, tags, (city, lat, lon), ticket prices
     ("techno", "PUBLISHED", "2032-03-01T22:00:00", ["DJ Set", "Club", "Electronic"], ("Bologna", 44.4949, 11.3426),

@@ -12,6 +12,7 @@ from runtime.errors import Conflict, Forbidden
 from runtime.validation import parse
 
 from functions.events import access, model
+from functions.events.ranking import publication_score
 
 UPDATED = {"message": "Event updated successfully"}
 
@@ -42,8 +43,6 @@ def plan(ctx, doc, update: model.EventUpdate):
         raise model.invalid(problems)
     emit = [model.updated_event(after)]
     if doc["status"] == "DRAFT" and target == "PUBLISHED":
-        from functions.events.ranking import publication_score
-
         mongo.setdefault("$set", {})["publishedAt"] = ctx.now
         mongo.setdefault("$inc", {})["popularity"] = publication_score(ctx.now)
         emit.append(model.published_event(after, model.creator_name(ctx.db, after, ctx.principal)))
