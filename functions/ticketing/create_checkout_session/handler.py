@@ -32,8 +32,13 @@ def main(event, ctx):
     order_id = model.derived_id("order", user_id, ctx.key)
     order = orders.find_one({"_id": order_id})
     if order is None:
-        order = saga.new_order(order_id, user_id, on_sale_event(ctx, request), ticket_types(ctx, request), request,
-                               ctx.now)
+        types = ticket_types(ctx, request)
+        event_doc = on_sale_event(ctx, types)
+        wanted = {t: sum(i.ticketTypeId == t for i in request.items) for t in types}
+        short = next((types[t] for t in sorted(types) if types[t]["available"] < wanted[t]), None)
+        if short is not None:  # fast path of a sold-out sale: no order written (the conditional hold still decides)
+            raise Conflict(f'Ticket type "{short["type"]}" is sold out', code="sold_out")
+        order = saga.new_order(order_id, user_id, event_doc, types, request, ctx.now)
         try:
             orders.insert_one(order)
         except DuplicateKeyError:  # a concurrent attempt with this key got there first
@@ -68,8 +73,7 @@ def main(event, ctx):
     return result
 
 
-def on_sale_event(ctx, request: model.CheckoutRequest) -> dict:
-    types = ticket_types(ctx, request)
+def on_sale_event(ctx, types: dict[str, dict]) -> dict:
     event_ids = sorted({t["eventId"] for t in types.values()})
     if len(event_ids) > 1:
         raise BadRequest("One checkout buys tickets of one event.", code="several_events")
