@@ -237,6 +237,18 @@ def test_creating_with_a_poster_stores_it_once(api, callers, events_db):
     assert events_db["events"].count_documents({"_id": event_id}) == 1
 
 
+def test_a_form_resent_with_a_new_boundary_replays(api, callers):
+    org = callers()
+    key = f"create-{uuid.uuid4()}"
+    form = {"event": (None, '{"title": "Poster night"}', "application/json"), "poster": ("p.png", PNG, "image/png")}
+
+    first = api.call("POST", "events", "/", token=org.token, key=key, files=form)
+    second = api.call("POST", "events", "/", token=org.token, key=key, files=form)  # httpx draws a new boundary
+
+    assert first.status_code == second.status_code == 201 and first.json() == second.json()
+    assert second.headers["Idempotent-Replayed"] == "true"
+
+
 def test_an_event_without_a_poster_shows_the_default(api, callers):
     org = callers()
     event_id = create(api, org)

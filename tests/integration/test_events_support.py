@@ -122,8 +122,7 @@ def stored(moment: datetime) -> str:
 
 
 def multipart(parts, boundary="eventonight-test-boundary"):
-    """``{name: (filename | None, bytes | str, content type)}`` as one fixed body, so a retry sends the same bytes
-    (a new boundary is a different request to the idempotency ledger)."""
+    """``{name: (filename | None, bytes | str, content type)}`` as one fixed body: a retry byte for byte."""
     chunks = []
     for name, (filename, data, content_type) in parts.items():
         data = data.encode() if isinstance(data, str) else data
