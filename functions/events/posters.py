@@ -36,9 +36,11 @@ def key_of(event_id: str) -> str:
     return f"events/{event_id}/poster.jpg"
 
 
-def store(config, event_id: str, poster: Poster) -> str:
-    """Upload (or overwrite) the poster; answers the URL to store on the event."""
-    return storage_from_config(config).put(key_of(event_id), poster.data, poster.content_type)
+def store(config, event_id: str, poster: Poster, version: int) -> str:
+    """Upload (or overwrite) the poster; answers the URL to store on the event. The URL carries the event's
+    version (``?v=3``): the media group lets browsers cache an object for minutes, and a new poster keeps its key."""
+    url = storage_from_config(config).put(key_of(event_id), poster.data, poster.content_type)
+    return f"{url}?v={version}"
 
 
 def remove(config, event_id: str) -> str:

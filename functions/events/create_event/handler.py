@@ -63,7 +63,7 @@ def main(event, ctx):
     creation, creator_id = ctx.input, ctx.principal.user_id
     model.ensure_indexes(ctx.db)
     event_id = model.new_event_id(ctx.spec.name, ctx.key)
-    poster = (posters.store(ctx.config, event_id, creation.poster) if creation.poster
+    poster = (posters.store(ctx.config, event_id, creation.poster, version=1) if creation.poster
               else posters.default_url(ctx.config))
     doc = model.new_document(event_id, creator_id, creation.fields, ctx.now, poster)
     emit = [model.created_event(doc)]

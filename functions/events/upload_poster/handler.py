@@ -31,7 +31,7 @@ def main(event, ctx):
         raise access.not_found(event_id)
     if doc["status"] == "COMPLETED":
         raise Conflict("Cannot update poster of a completed event.", code="event_completed")
-    url = posters.store(ctx.config, event_id, poster)
+    url = posters.store(ctx.config, event_id, poster, version=doc["_version"] + 1)
     reply = Response(200, {"message": "Poster updated successfully", "poster": url})
     done = ctx.commit(model.EVENTS, {"_id": event_id, "status": {"$in": ["DRAFT", "PUBLISHED", "CANCELLED"]}},
                       {"$set": {"poster": url}, "$inc": {"_version": 1}}, reply=reply)
