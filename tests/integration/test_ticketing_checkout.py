@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from localrunner.bus import wait_until
 from test_ticketing_support import (CANCEL_URL, SUCCESS_URL, add_type, broker, checkout, db, member,  # noqa: F401
                                     mirror_event, on_sale, on_wire, org, pay_on_hosted_page, people, stock, stripe,
                                     wait_status)
@@ -31,6 +32,8 @@ def purchase(api, db, buyer, type_ids):
     pay_on_hosted_page(response.json()["redirectUrl"])
     order_id = response.json()["orderId"]
     assert wait_status(db, order_id, "COMPLETED")
+    # tickets are issued right after the decision, before the webhook is answered
+    assert wait_until(lambda: db["orders"].find_one({"_id": order_id, "settled": True}))
     return order_id
 
 
@@ -54,6 +57,7 @@ def test_a_purchase_through_the_hosted_page_issues_tickets_with_scannable_qr_cod
 
     assert pay_on_hosted_page(body["redirectUrl"]) == SUCCESS_URL
     assert wait_status(db, body["orderId"], "COMPLETED")
+    assert wait_until(lambda: db["orders"].find_one({"_id": body["orderId"], "settled": True}))
 
     order = api.call("GET", "ticketing", f"/orders/{body['orderId']}", token=member.token).json()
     assert order["status"] == "COMPLETED" and len(order["ticketIds"]) == 3 and order["paymentIntentId"]

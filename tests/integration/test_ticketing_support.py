@@ -122,7 +122,9 @@ def order_status(db, order_id):
 
 
 def wait_status(db, order_id, status, timeout=15):
-    return wait_until(lambda: order_status(db, order_id) == status, timeout=timeout)
+    """The order reached ``status`` and, once decided, was settled (holds and tickets follow the decision)."""
+    query = {"_id": order_id, "status": status, **({} if status == "PENDING" else {"settled": True})}
+    return wait_until(lambda: db["orders"].find_one(query) is not None, timeout=timeout)
 
 
 def stock(db, type_id):
