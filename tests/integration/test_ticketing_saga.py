@@ -309,3 +309,37 @@ def test_cancelling_an_event_refunds_paid_orders_cancels_tickets_and_releases_pe
     refused = checkout(api, buyers[0], [type_id])
     assert refused.status_code == 400 and refused.json()["error"] == "event_not_on_sale"
     assert cancelled  # the first delivery is what refunded
+
+
+# ---- races on the decision ----------------------------------------------------------------------------------------
+
+def test_concurrent_retries_with_one_key_create_one_order_and_one_hold(api, db, org, member, on_sale, concurrently):
+    type_id = add_type(api, org, on_sale, quantity=5)["id"]
+    key = f"checkout-{uuid.uuid4()}"
+
+    responses = concurrently(6, lambda i: checkout(api, member, [type_id, type_id], key=key))
+
+    done = [r for r in responses if r.status_code == 201]
+    assert done and {r.json()["orderId"] for r in done} == {done[0].json()["orderId"]}
+    assert {r.status_code for r in responses} <= {201, 409}  # 409 in_progress while the first one runs
+    assert db["orders"].count_documents({"userId": member.id}) == 1 and stock(db, type_id) == (3, 2, 1)
+
+
+def test_the_cancel_link_racing_a_payment_never_releases_a_paid_order(api, db, org, member, on_sale, healthy_stripe,
+                                                                      concurrently):
+    type_id = add_type(api, org, on_sale, quantity=2)["id"]
+    body = checkout(api, member, [type_id]).json()
+    healthy_stripe.pause_webhooks()
+    pay_on_hosted_page(body["redirectUrl"])  # paid at Stripe; our webhook is late
+
+    def act(i):
+        if i == 0:
+            return api.call("GET", "ticketing", f"/checkout-sessions/{body['orderId']}/cancel",
+                            follow_redirects=False).status_code
+        healthy_stripe.pause_webhooks(False)
+        return None
+
+    assert concurrently(2, act)[0] == 302
+    assert wait_status(db, body["orderId"], "COMPLETED")
+    assert stock(db, type_id) == (1, 1, 0)
+    assert db["tickets"].count_documents({"orderId": body["orderId"], "status": "ACTIVE"}) == 1
