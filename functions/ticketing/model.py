@@ -17,9 +17,9 @@ Collections (database ``eventonight_ticketing``):
 """
 from __future__ import annotations
 
-import math
 import uuid
 from datetime import datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
@@ -76,8 +76,9 @@ def stored_date(moment: datetime) -> str:
 
 
 def minor_units(amount: float) -> int:
-    """USD major units to Stripe's cents (round half up, as the reference's ``round(amount × 10^digits)``)."""
-    return int(math.floor(amount * 100 + 0.5))
+    """USD major units to Stripe's cents, round half up on the decimal the amount was written as (1.005 → 101,
+    where binary ``1.005 * 100`` is 100.4999...)."""
+    return int((Decimal(str(amount)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 # ---- requests -------------------------------------------------------------------------------------------------
