@@ -229,22 +229,6 @@ def invalid(details: list[dict[str, str]]) -> InvalidInput:
     return InvalidInput("The event has invalid fields.", details=details)
 
 
-def collaborator_problems(db, collaborator_ids: list[str]) -> list[dict[str, str]]:
-    """Collaborators must be organizations the users mirror knows (and not deleted); every bad id is listed."""
-    if not collaborator_ids:
-        return []
-    known = {u["_id"]: u for u in db[USERS].find({"_id": {"$in": collaborator_ids}}, {"role": 1, "deleted": 1})}
-    problems = []
-    for index, user_id in enumerate(collaborator_ids):
-        user = known.get(user_id)
-        if user is None or user.get("deleted"):
-            problems.append({"field": f"collaboratorIds.{index}", "message": f"{user_id} is not a known user"})
-        elif user.get("role") != "organization":
-            problems.append({"field": f"collaboratorIds.{index}",
-                             "message": f"Only organizations can be collaborators. {user_id} is not an organization."})
-    return problems
-
-
 # ---- the document ---------------------------------------------------------------------------------------------
 
 def new_event_id(function: str, key: str) -> str:

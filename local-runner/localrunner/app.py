@@ -83,6 +83,7 @@ class LocalPlatform:
                "PUBLIC_HOST": s.public_host or f"localhost:{s.port}",
                "SECRET_KEYCLOAK_CLIENT_SECRET": USERS_SERVICE_SECRET, "S3_ENDPOINT_URL": s.s3_endpoint_url or "",
                "SECRET_S3_ACCESS_KEY": S3_DEV_KEY, "SECRET_S3_SECRET_KEY": S3_DEV_KEY,
+               "USERS_URL": self.url, "USERS_HOST": "users.localhost",  # the events group's read-through
                **self._start_stripe(), **s.extra_env}
         os.environ.update(env)
         invoke._default_runtime = None  # functions read their configuration afresh, as a new container would

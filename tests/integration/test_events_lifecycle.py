@@ -165,6 +165,22 @@ def test_collaborators_are_organizations_and_see_drafts(api, callers):
     assert get(api, draft, partner).status_code == 404
 
 
+def test_a_collaborator_the_mirror_has_not_seen_yet_is_read_through(api, callers, events_db):
+    creator = callers()
+    partner = api.register("organization")  # through the users group
+    assert wait_until(lambda: events_db["users"].find_one({"_id": partner["id"]}), timeout=10)
+    events_db["users"].delete_one({"_id": partner["id"]})  # as if its user.created were still on the way
+
+    event_id = create(api, creator, {"title": "Team up", "collaboratorIds": [partner["id"]]})
+
+    assert get(api, event_id, creator).json()["collaboratorIds"] == [partner["id"]]
+    member = api.register("member")
+    events_db["users"].delete_one({"_id": member["id"]})
+    refused = api.call("POST", "events", "/", token=creator.token,
+                       json={"title": "Team up", "collaboratorIds": [member["id"]]})
+    assert refused.status_code == 400 and "not an organization" in refused.json()["details"][0]["message"]
+
+
 # ---- DELETE -----------------------------------------------------------------------------------------------------
 
 def test_deleting_a_published_event_cancels_it(api, callers, tap):

@@ -14,7 +14,7 @@ from runtime.errors import BadRequest, Forbidden
 from runtime.forms import parse_multipart
 from runtime.validation import parse
 
-from functions.events import model, posters
+from functions.events import directory, model, posters
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,8 @@ def read_event(event, ctx) -> Creation:
     fields = parse(model.NewEvent, data)
     if fields.creatorId is not None and fields.creatorId != ctx.principal.user_id:
         raise Forbidden("Creator ID does not match authenticated user")
-    problems = model.collaborator_problems(ctx.db, [c for c in fields.collaboratorIds or []
-                                                    if c != ctx.principal.user_id])
+    collaborators = [c for c in fields.collaboratorIds or [] if c != ctx.principal.user_id]
+    problems = directory.collaborator_problems(ctx, collaborators)
     if fields.status == "PUBLISHED":
         problems += model.publish_problems(fields, ctx.now)
     if problems:

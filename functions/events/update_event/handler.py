@@ -11,7 +11,7 @@ from runtime.contract import Response, function, http
 from runtime.errors import Conflict, Forbidden
 from runtime.validation import parse
 
-from functions.events import access, model
+from functions.events import access, directory, model
 from functions.events.ranking import publication_score
 
 UPDATED = {"message": "Event updated successfully"}
@@ -35,7 +35,7 @@ def plan(ctx, doc, update: model.EventUpdate):
     after, mongo = model.apply_update(doc, update)
     problems = []
     if "collaboratorIds" in update.model_fields_set:
-        problems += model.collaborator_problems(ctx.db, after.get("collaboratorIds", []))
+        problems += directory.collaborator_problems(ctx, after.get("collaboratorIds", []))
     if target == "PUBLISHED":
         new_date = after.get("date") != doc.get("date")
         problems += model.publish_problems(after, ctx.now, future_date=doc["status"] == "DRAFT" or new_date)
