@@ -9,8 +9,8 @@ import pytest
 
 from localrunner.bus import wait_until
 from test_ticketing_support import (CANCEL_URL, SUCCESS_URL, add_type, broker, checkout, db, member,  # noqa: F401
-                                    mirror_event, on_sale, on_wire, org, pay_on_hosted_page, people, stock, stripe,
-                                    wait_status)
+                                    mirror_event, on_sale, on_wire, org, pay_on_hosted_page, people, sent_for, stock,
+                                    stripe, wait_status)
 
 
 def qr_codes(pdf_bytes):
@@ -62,7 +62,7 @@ def test_a_purchase_through_the_hosted_page_issues_tickets_with_scannable_qr_cod
     order = api.call("GET", "ticketing", f"/orders/{body['orderId']}", token=member.token).json()
     assert order["status"] == "COMPLETED" and len(order["ticketIds"]) == 3 and order["paymentIntentId"]
     assert stock(db, vip) == (4, 1, 0) and stock(db, standard) == (3, 2, 0)
-    confirmed = on_wire(wire.drain(until=lambda m: on_wire(m, "payments.order.confirmed")), "payments.order.confirmed")
+    confirmed = sent_for(wire, "payments.order.confirmed", orderId=body["orderId"])
     assert confirmed[0] == {"orderId": body["orderId"], "userId": member.id, "eventId": on_sale}
     tickets = api.call("GET", "ticketing", f"/users/{member.id}/tickets", token=member.token).json()
     assert tickets["totalItems"] == 3 and {t["status"] for t in tickets["items"]} == {"ACTIVE"}
@@ -99,7 +99,7 @@ def test_the_cancel_link_releases_the_order_and_redirects_to_its_own_cancel_url(
     assert wait_status(db, body["orderId"], "CANCELLED")
     assert stock(db, type_id) == (3, 0, 0)
     assert stripe.sessions[body["sessionId"]]["status"] == "expired"
-    rejected = on_wire(wire.drain(until=lambda m: on_wire(m, "payments.order.rejected")), "payments.order.rejected")
+    rejected = sent_for(wire, "payments.order.rejected", orderId=body["orderId"])
     assert rejected[0] == {"orderId": body["orderId"], "userId": member.id, "eventId": on_sale,
                            "reason": "cancelled_by_user"}
     again = api.call("GET", "ticketing", f"/checkout-sessions/{body['sessionId']}/cancel",

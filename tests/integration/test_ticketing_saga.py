@@ -9,7 +9,7 @@ import pytest
 
 from localrunner.bus import wait_until
 from test_ticketing_support import (add_type, broker, checkout, db, member, on_sale, on_wire, order_status,  # noqa: F401
-                                    org, pay_on_hosted_page, people, stock, stripe, wait_status)
+                                    org, pay_on_hosted_page, people, sent_for, stock, stripe, wait_status)
 
 
 def later(**delta):
@@ -298,8 +298,7 @@ def test_cancelling_an_event_refunds_paid_orders_cancels_tickets_and_releases_pe
     refunds = [r for r in stripe.refunds.values() if r["payment_intent"] in intents]
     assert sorted(r["amount"] for r in refunds) == [2500, 2500]
     assert stripe.sessions[pending["sessionId"]]["status"] == "expired" and stock(db, type_id) == (6, 4, 0)
-    sent = on_wire(wire.drain(until=lambda m: len({d["orderId"] for d in on_wire(m, "payments.order.refunded")}) >= 2),
-                   "payments.order.refunded")
+    sent = sent_for(wire, "payments.order.refunded", count=2, eventId=on_sale)
     assert {(d["orderId"], d["amount"], d["currency"]) for d in sent} == {(p["orderId"], 25.0, "USD") for p in paid}
 
     broker.publish("event.cancelled", {"eventId": on_sale}, sequence=2, event_id=str(uuid.uuid4()))  # again

@@ -134,3 +134,15 @@ def stock(db, type_id):
 
 def on_wire(messages, event_type):
     return [json.loads(b)["data"] for _, _, b in messages if json.loads(b)["type"] == event_type]
+
+
+def sent_for(wire, event_type, *, count=1, **match):
+    """The ``event_type`` data on the wire whose fields equal ``match`` (others' events may be there too), after
+    draining until ``count`` distinct ones arrived (delivery is at least once: a relay may repeat one)."""
+    def found(messages):
+        return [d for d in on_wire(messages, event_type) if all(d.get(k) == v for k, v in match.items())]
+
+    def enough(messages):
+        return len({json.dumps(d, sort_keys=True) for d in found(messages)}) >= count
+
+    return found(wire.drain(until=enough))
