@@ -23,11 +23,15 @@ def events_base_url(config) -> str:
 
 def find_event(ctx, event_id: str, *, read_through: bool = True) -> dict[str, Any] | None:
     doc = ctx.db[model.EVENTS].find_one({"_id": event_id})
-    if doc is not None or not read_through:
+    if not read_through or (doc is not None and (doc.get("creatorId") or doc.get("deleted"))):
         return doc
     fetched = fetch_event(ctx, event_id)
     if fetched is None:
-        return None
+        return doc
+    if doc is not None:  # an event.updated arrived before event.created: fill in who organizes it
+        ctx.db[model.EVENTS].update_one({"_id": event_id, "creatorId": {"$exists": False}}, {"$set": {
+            "creatorId": fetched.get("creatorId"), "collaboratorIds": fetched.get("collaboratorIds") or []}})
+        return ctx.db[model.EVENTS].find_one({"_id": event_id})
     seed = {"creatorId": fetched.get("creatorId"), "collaboratorIds": fetched.get("collaboratorIds") or [],
             "status": fetched.get("status"), "date": fetched.get("date"), "title": fetched.get("title"),
             "_seq": 0, "source": "read-through"}

@@ -155,3 +155,16 @@ def test_quantity_below_sold_is_clamped(api, org, member, on_sale, db):
     assert response.status_code == 200
     assert response.json()["isSoldOut"] is True and response.json()["totalQuantity"] == 3
     assert stock(db, created["id"]) == (0, 3, 1)
+
+
+def test_an_update_that_overtook_the_creation_is_completed_by_a_read_through(api, broker, db, org):
+    response = api.call("POST", "events", "/", token=org.token, json={
+        "title": "Overtaken", "description": "Out of order", "date": FUTURE, "status": "PUBLISHED",
+        "location": {"name": "Club", "city": "Cesena"}})
+    event_id = response.json()["eventId"]
+    assert wait_until(lambda: db["events"].find_one({"_id": event_id, "_seq": {"$gte": 1}}), timeout=10)
+    db["events"].delete_one({"_id": event_id})  # as if only a later update had arrived so far
+    db["events"].insert_one({"_id": event_id, "status": "PUBLISHED", "_seq": 0})
+
+    assert add_type(api, org, event_id)["eventId"] == event_id
+    assert db["events"].find_one({"_id": event_id})["creatorId"] == org.id
