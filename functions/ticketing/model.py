@@ -14,6 +14,7 @@ Collections (database ``eventonight_ticketing``):
 - ``tickets``: issued (paid) tickets, one document each: ``{_id: "ticket_<uuid>", orderId, eventId, userId,
   attendeeName, ticketTypeId, type, price: {amount, currency}, purchaseDate, status}``; ACTIVE → USED | CANCELLED.
 - ``events``: the mirror of the events group (creator, collaborators, status, date, title), kept from ``event.*``.
+- ``users``: the mirror of users' languages, kept from ``user.*`` (PDF labels, Stripe's checkout message).
 """
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ from runtime.errors import Forbidden, InvalidInput, NotFound
 from runtime.store import Emit
 from runtime.validation import Strict
 
-TICKET_TYPES, ORDERS, TICKETS, EVENTS = "ticket_types", "orders", "tickets", "events"
+TICKET_TYPES, ORDERS, TICKETS, EVENTS, USERS = "ticket_types", "orders", "tickets", "events", "users"
+LANGUAGES = ("en", "it", "es", "fr", "de")
 TYPES = ("STANDARD", "VIP")
 CURRENCY = "USD"
 MAX_PRICE = 1000
@@ -212,3 +214,10 @@ def order_event(kind: str, order: dict[str, Any], **extra: Any) -> Emit:
 
 def invalid(field: str, message: str, summary: str | None = None) -> InvalidInput:
     return InvalidInput(summary or message, details=[{"field": field, "message": message}])
+
+
+def language_of(db, user_id: str) -> str:
+    """The user's language from the mirror; English when unknown (the mirror may lag) or unsupported."""
+    doc = db[USERS].find_one({"_id": user_id}, {"language": 1}) or {}
+    language = (doc.get("language") or "en").lower()[:2]
+    return language if language in LANGUAGES else "en"

@@ -11,6 +11,18 @@ from typing import Any
 
 REQUIREMENTS = ("qrcode", "reportlab")
 QR_SIZE_POINTS = 180
+LABELS = {  # the reference's five languages (reference-core §4.5)
+    "en": {"ticket": "Ticket", "id": "Ticket ID", "type": "Type", "attendee": "Attendee", "event": "Event",
+           "date": "Event date", "purchased": "Purchased on", "price": "Price", "status": "Status"},
+    "it": {"ticket": "Biglietto", "id": "ID biglietto", "type": "Tipo", "attendee": "Partecipante", "event": "Evento",
+           "date": "Data evento", "purchased": "Acquistato il", "price": "Prezzo", "status": "Stato"},
+    "es": {"ticket": "Entrada", "id": "ID de entrada", "type": "Tipo", "attendee": "Asistente", "event": "Evento",
+           "date": "Fecha del evento", "purchased": "Comprado el", "price": "Precio", "status": "Estado"},
+    "fr": {"ticket": "Billet", "id": "ID du billet", "type": "Type", "attendee": "Participant", "event": "Événement",
+           "date": "Date de l'événement", "purchased": "Acheté le", "price": "Prix", "status": "Statut"},
+    "de": {"ticket": "Ticket", "id": "Ticket-ID", "type": "Art", "attendee": "Teilnehmer", "event": "Veranstaltung",
+           "date": "Veranstaltungsdatum", "purchased": "Gekauft am", "price": "Preis", "status": "Status"},
+}
 
 
 def verify_url(public_host: str, ticket_id: str) -> str:
@@ -18,7 +30,8 @@ def verify_url(public_host: str, ticket_id: str) -> str:
     return f"{scheme}://{public_host}/verify/{ticket_id}"
 
 
-def render(tickets: list[dict[str, Any]], events: dict[str, dict[str, Any]], public_host: str) -> bytes:
+def render(tickets: list[dict[str, Any]], events: dict[str, dict[str, Any]], public_host: str,
+           language: str = "en") -> bytes:
     import qrcode
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
@@ -27,22 +40,23 @@ def render(tickets: list[dict[str, Any]], events: dict[str, dict[str, Any]], pub
     page = canvas.Canvas(buffer, pagesize=A4)
     page.setTitle("EvenToNight tickets")
     width, height = A4
+    label = LABELS.get(language, LABELS["en"])
     for ticket in tickets:
         event = events.get(ticket["eventId"]) or {}
         y = height - 70
         page.setFont("Helvetica-Bold", 20)
-        page.drawString(50, y, f"{event.get('title') or 'EvenToNight'} - Ticket")
+        page.drawString(50, y, f"{event.get('title') or 'EvenToNight'} - {label['ticket']}")
         page.setFont("Helvetica", 12)
-        lines = [("Ticket ID", ticket["_id"]), ("Type", ticket.get("type") or ""),
-                 ("Attendee", ticket["attendeeName"]), ("Event", ticket["eventId"])]
+        lines = [(label["id"], ticket["_id"]), (label["type"], ticket.get("type") or ""),
+                 (label["attendee"], ticket["attendeeName"]), (label["event"], ticket["eventId"])]
         if event.get("date"):
-            lines.append(("Event date", event["date"].replace("T", " ") + " UTC"))
-        lines += [("Purchased on", ticket["purchaseDate"].strftime("%Y-%m-%d %H:%M UTC")),
-                  ("Price", f"{ticket['price']['amount']:.2f} {ticket['price']['currency']}"),
-                  ("Status", ticket["status"])]
-        for label, value in lines:
+            lines.append((label["date"], event["date"].replace("T", " ") + " UTC"))
+        lines += [(label["purchased"], ticket["purchaseDate"].strftime("%Y-%m-%d %H:%M UTC")),
+                  (label["price"], f"{ticket['price']['amount']:.2f} {ticket['price']['currency']}"),
+                  (label["status"], ticket["status"])]
+        for name, value in lines:
             y -= 22
-            page.drawString(50, y, f"{label}: {value}")
+            page.drawString(50, y, f"{name}: {value}")
         code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
         code.add_data(verify_url(public_host, ticket["_id"]))
         code.make(fit=True)
@@ -67,5 +81,6 @@ def response(tickets: list[dict[str, Any]], db, public_host: str, filename: str)
 
     ids = sorted({t["eventId"] for t in tickets})
     events = {e["_id"]: e for e in db[model.EVENTS].find({"_id": {"$in": ids}})}
-    return Response(200, render(tickets, events, public_host),
+    language = model.language_of(db, tickets[0]["userId"])
+    return Response(200, render(tickets, events, public_host, language),
                     {"Content-Type": "application/pdf", "Content-Disposition": f'inline; filename="{filename}"'})

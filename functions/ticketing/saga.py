@@ -27,6 +27,8 @@ from runtime.contract import Response
 from functions.ticketing import model
 
 SESSION_LIFETIME = timedelta(minutes=30)
+PURCHASING = {"en": "Purchasing tickets for: {}", "it": "Acquisto biglietti per: {}",
+              "es": "Compra de entradas para: {}", "fr": "Achat de billets pour : {}", "de": "Ticketkauf für: {}"}
 
 
 def sub_context(ctx, suffix: str):
@@ -76,7 +78,7 @@ def reserve_all(db, order: dict[str, Any]) -> str | None:
 # ---- step 1: the order ----------------------------------------------------------------------------------------
 
 def new_order(order_id: str, user_id: str, event_doc: dict[str, Any], types: dict[str, dict[str, Any]],
-              request: model.CheckoutRequest, now: datetime) -> dict[str, Any]:
+              request: model.CheckoutRequest, now: datetime, language: str = "en") -> dict[str, Any]:
     tickets, counts = [], {}
     for index, item in enumerate(request.items):
         ticket_type = types[item.ticketTypeId]
@@ -89,7 +91,7 @@ def new_order(order_id: str, user_id: str, event_doc: dict[str, Any], types: dic
             "items": [{"ticketTypeId": k, "n": v} for k, v in sorted(counts.items())], "tickets": tickets,
             "total": total, "currency": model.CURRENCY, "status": "PENDING", "sessionId": None,
             "successUrl": request.successUrl, "cancelUrl": request.cancelUrl, "createdAt": now, "updatedAt": now,
-            "expiresAt": now + SESSION_LIFETIME, "settled": False}
+            "expiresAt": now + SESSION_LIFETIME, "settled": False, "language": language}
 
 
 def checkout_reply(order: dict[str, Any]) -> Response:
@@ -112,7 +114,8 @@ def session_params(order: dict[str, Any], config) -> dict[str, Any]:
     return {"mode": "payment", "line_items": line_items, "metadata": {"orderId": order["_id"]},
             "client_reference_id": order["_id"], "success_url": order["successUrl"], "cancel_url": cancel_url,
             "expires_at": int(order["expiresAt"].timestamp()),
-            "custom_text": {"submit": {"message": f"Purchasing tickets for: {order.get('eventTitle') or 'EvenToNight'}"}}}
+            "custom_text": {"submit": {"message": PURCHASING.get(order.get("language"), PURCHASING["en"]).format(
+                order.get("eventTitle") or "EvenToNight")}}}
 
 
 # ---- step 5: the decision -------------------------------------------------------------------------------------

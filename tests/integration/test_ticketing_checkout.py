@@ -214,3 +214,25 @@ def test_closed_events_take_no_new_ticket_types(api, broker, db, org, status):
                         json={"type": "VIP", "price": 1, "quantity": 1})
 
     assert response.status_code == 409 and response.json()["error"] == "event_closed"
+
+
+def test_the_pdf_and_the_checkout_message_speak_the_buyers_language(api, broker, db, org, member, on_sale, stripe):
+    broker.publish("user.created", {"id": member.id, "username": "mario", "name": "Mario", "email": "m@example.org",
+                                    "avatar": "http://media.localhost/users/default.png", "bio": None,
+                                    "interests": None, "language": "it", "role": "member"}, sequence=1)
+    assert wait_until(lambda: db["users"].find_one({"_id": member.id, "language": "it"}), timeout=10)
+    type_id = add_type(api, org, on_sale)["id"]
+
+    order_id = purchase(api, db, member, [type_id])
+
+    session_id = db["orders"].find_one({"_id": order_id})["sessionId"]
+    assert stripe.sessions[session_id]["custom_text"]["submit"]["message"] == "Acquisto biglietti per: Rave night"
+    pdf = api.call("GET", "ticketing", f"/orders/{order_id}/pdf", token=member.token)
+    assert "Rave night - Biglietto" in pdf_text(pdf.content) and "Partecipante: Guest 0" in pdf_text(pdf.content)
+
+
+def pdf_text(pdf_bytes):
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(io.BytesIO(pdf_bytes))
+    return "\n".join(document[i].get_textpage().get_text_range() for i in range(len(document)))

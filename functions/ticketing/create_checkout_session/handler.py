@@ -38,7 +38,8 @@ def main(event, ctx):
         short = next((types[t] for t in sorted(types) if types[t]["available"] < wanted[t]), None)
         if short is not None:  # fast path of a sold-out sale: no order written (the conditional hold still decides)
             raise Conflict(f'Ticket type "{short["type"]}" is sold out', code="sold_out")
-        order = saga.new_order(order_id, user_id, event_doc, types, request, ctx.now)
+        order = saga.new_order(order_id, user_id, event_doc, types, request, ctx.now,
+                               model.language_of(ctx.db, user_id))
         try:
             orders.insert_one(order)
         except DuplicateKeyError:  # a concurrent attempt with this key got there first
