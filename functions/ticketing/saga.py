@@ -91,7 +91,12 @@ def new_order(order_id: str, user_id: str, event_doc: dict[str, Any], types: dic
             "items": [{"ticketTypeId": k, "n": v} for k, v in sorted(counts.items())], "tickets": tickets,
             "total": total, "currency": model.CURRENCY, "status": "PENDING", "sessionId": None,
             "successUrl": request.successUrl, "cancelUrl": request.cancelUrl, "createdAt": now, "updatedAt": now,
-            "expiresAt": now + SESSION_LIFETIME, "settled": False, "language": language}
+            "expiresAt": now + SESSION_LIFETIME, "settled": False, "language": language, "free": total == 0}
+
+
+def free_reply(order: dict[str, Any]) -> Response:
+    return Response(201, {"sessionId": None, "redirectUrl": order["successUrl"],
+                          "expiresAt": int(order["expiresAt"].timestamp()), "orderId": order["_id"]})
 
 
 def checkout_reply(order: dict[str, Any]) -> Response:

@@ -342,3 +342,23 @@ def test_the_cancel_link_racing_a_payment_never_releases_a_paid_order(api, db, o
     assert wait_status(db, body["orderId"], "COMPLETED")
     assert stock(db, type_id) == (1, 1, 0)
     assert db["tickets"].count_documents({"orderId": body["orderId"], "status": "ACTIVE"}) == 1
+
+
+def test_free_tickets_skip_stripe_and_are_cancelled_with_the_event(api, broker, db, org, member, on_sale, stripe):
+    type_id = add_type(api, org, on_sale, price=0, quantity=3)["id"]
+    sessions_before = len(stripe.sessions)
+
+    response = checkout(api, member, [type_id, type_id])
+
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["sessionId"] is None and body["redirectUrl"] == "http://localhost:5173/events/e1"
+    assert wait_status(db, body["orderId"], "COMPLETED") and len(stripe.sessions) == sessions_before
+    assert stock(db, type_id) == (1, 2, 0)
+    assert db["tickets"].count_documents({"orderId": body["orderId"], "status": "ACTIVE"}) == 2
+    assert checkout(api, member, [type_id, type_id]).status_code == 409  # only 1 left
+
+    broker.publish("event.cancelled", {"eventId": on_sale}, sequence=2)
+
+    assert wait_status(db, body["orderId"], "REFUNDED")
+    assert wait_until(lambda: db["tickets"].count_documents({"orderId": body["orderId"], "status": "CANCELLED"}) == 2)

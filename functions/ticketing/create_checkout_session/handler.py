@@ -3,7 +3,8 @@
 The two-phase saga of ``functions.ticketing.saga``. Phase 1 inserts the PENDING order (its id derived from the
 caller and the idempotency key, so a retry finds it) and holds the units with one conditional update per ticket
 type: no oversell at any concurrency. Phase 2 creates the Stripe session with the order id as Stripe's idempotency
-key and records it on the order with this invocation's receipt. If Stripe fails, the order is cancelled and the
+key and records it on the order with this invocation's receipt. An order of free tickets skips Stripe: it is
+confirmed at once and the reply sends the buyer straight to the success URL (``sessionId`` null). If Stripe fails, the order is cancelled and the
 units released before the error is answered (compensation); if the process dies between the phases, the sweeper
 cancels the order after a grace period. Only PUBLISHED events that have not started sell tickets.
 """
@@ -24,7 +25,8 @@ def read_checkout(event, ctx) -> model.CheckoutRequest:
 
 
 @function("ticketing-create-checkout-session", http("POST", "/checkout-sessions"), auth="required",
-          emits=["payments.order.rejected"], secrets=["stripe-secret-key"], timeout_seconds=20, body=read_checkout)
+          emits=["payments.order.rejected", "payments.order.confirmed"], secrets=["stripe-secret-key"],
+          timeout_seconds=20, body=read_checkout)
 def main(event, ctx):
     request, user_id = ctx.input, ctx.principal.user_id
     model.ensure_indexes(ctx.db)
@@ -48,6 +50,8 @@ def main(event, ctx):
         raise refusal(ctx, order)
     if order.get("sessionId"):
         return saga.checkout_reply(order)
+    if order.get("free") and order["status"] == "COMPLETED":
+        return saga.free_reply(order)
     if order["status"] != "PENDING":
         raise Conflict("This checkout is already settled.", code="checkout_settled")
 
@@ -58,6 +62,9 @@ def main(event, ctx):
                                     "updatedAt": ctx.now}})
         raise refusal(ctx, {**order, "reason": "sold_out", "soldOut": short})
 
+    if order["free"]:  # nothing to pay (Stripe would refuse a zero total): confirmed at once, no session
+        return saga.complete(ctx, order, {"id": None, "payment_intent": None}, saga.free_reply(order)) or \
+            saga.free_reply(order)
     try:
         session = payments.create_session(ctx.config, saga.session_params(order, ctx.config), order_id)
     except payments.PaymentProviderError as failure:

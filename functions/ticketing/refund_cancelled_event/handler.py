@@ -49,8 +49,10 @@ def release_pending(ctx, order: dict) -> dict:
 
 
 def refund(ctx, order: dict) -> None:
-    result = payments.refund(ctx.config, order["paymentIntentId"], f"refund-{order['_id']}",
-                             {"orderId": order["_id"], "reason": "event_cancelled"})
+    result = {"id": None}  # free tickets: nothing was paid, nothing to give back at Stripe
+    if order.get("paymentIntentId"):
+        result = payments.refund(ctx.config, order["paymentIntentId"], f"refund-{order['_id']}",
+                                 {"orderId": order["_id"], "reason": "event_cancelled"})
     ctx.commit(model.ORDERS, {"_id": order["_id"], "status": "COMPLETED"},
                {"$set": {"status": "REFUNDED", "refundId": result.get("id"), "refundedAt": ctx.now,
                          "updatedAt": ctx.now}},
