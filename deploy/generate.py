@@ -86,7 +86,7 @@ _PARAM = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*(?::path)?\}")
 
 def route_path(path: str) -> dict[str, str]:
     """Gateway API path match for a route template: ``{x}`` segments become ``[^/]+`` and a trailing
-    ``{x:path}`` ``.+`` (RE2), else Exact."""
+    ``{x:path}`` ``.+`` (RE2), with an optional trailing slash; else Exact."""
     if not _PARAM.search(path):
         return {"type": "Exact", "value": path}
     pieces = _PARAM.split(path)
@@ -94,7 +94,7 @@ def route_path(path: str) -> dict[str, str]:
     value = _REGEX_SPECIAL.sub(r"\\\1", pieces[0])
     for param, piece in zip(params, pieces[1:]):
         value += (".+" if param.endswith(":path}") else "[^/]+") + _REGEX_SPECIAL.sub(r"\\\1", piece)
-    return {"type": "RegularExpression", "value": value}
+    return {"type": "RegularExpression", "value": value.rstrip("/") + "/?"}  # as the functions: "/x" and "/x/"
 
 
 def k8s_name(*parts: str) -> str:

@@ -487,9 +487,9 @@ def test_render_http_function_with_a_path_param():
     rules = routes[0]["spec"]["rules"]
     by_backend = {r["backendRefs"][0]["name"]: r for r in rules if r["matches"][0]["method"] != "OPTIONS"}
     assert by_backend["events-get-event"]["matches"] == [
-        {"method": "GET", "path": {"type": "RegularExpression", "value": "/events/[^/]+"}}]
+        {"method": "GET", "path": {"type": "RegularExpression", "value": "/events/[^/]+/?"}}]
     assert by_backend["events-update-event"]["matches"][0]["path"] == {
-        "type": "RegularExpression", "value": r"/events/[^/]+/details\.json"}
+        "type": "RegularExpression", "value": r"/events/[^/]+/details\.json/?"}
     assert by_backend["events-get-event"]["backendRefs"] == [{"name": "events-get-event", "port": 80}]
     get_service = next(d for d in _docs(files, "knative/events.yaml") if d["metadata"]["name"] == "events-get-event")
     assert "networking.knative.dev/visibility" not in get_service["metadata"]["labels"]
