@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import field_validator, model_validator
 
+from runtime import ordering
 from runtime.errors import Conflict, InvalidInput
 from runtime.store import Emit
 from runtime.validation import Strict
@@ -357,7 +358,7 @@ def _epoch_ms(instant: str) -> int:
 
 def _sequenced(event_type: str, doc: dict[str, Any], data: dict[str, Any]) -> Emit:
     """Every event carries the document version as its ``sequence``, so consumers can drop stale ones."""
-    return Emit(event_type, data, subject=doc["_id"], extensions={"sequence": str(doc["_version"])})
+    return Emit(event_type, data, subject=doc["_id"], extensions=ordering.stamp(doc["_version"]))
 
 
 def created_event(doc: dict[str, Any]) -> Emit:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from runtime import ordering
 from runtime.errors import Unavailable
 
 from functions.ticketing import model
@@ -72,7 +73,7 @@ def apply(ctx, event_type: str, data: dict[str, Any], sequence: int | None) -> b
 
     With a ``sequence`` (the event aggregate's version) the newest wins and duplicates or stale events change
     nothing; a deletion leaves a tombstone so a late ``event.created`` cannot resurrect it. Without one, a
-    terminal status (cancelled, completed, deleted) is never left.
+    terminal status (cancelled, completed) is never left but for a deletion, and a deletion is final.
     """
     from runtime.contract import ACCEPTED
 
@@ -97,7 +98,9 @@ def apply(ctx, event_type: str, data: dict[str, Any], sequence: int | None) -> b
     state = {k: v for k, v in state.items() if v is not None}
     if sequence is not None:
         state["_seq"] = sequence
-        guard = {"_id": event_id, "$or": [{"_seq": {"$lt": sequence}}, {"_seq": {"$exists": False}}]}
+        guard = ordering.newer(event_id, sequence)
     else:
-        guard = {"_id": event_id, "status": {"$nin": list(TERMINAL)}, "deleted": {"$ne": True}}
+        guard = {"_id": event_id, "deleted": {"$ne": True}}
+        if event_type != "event.deleted":  # a cancelled or completed event may still be deleted
+            guard["status"] = {"$nin": list(TERMINAL)}
     return ctx.commit(model.EVENTS, guard, {"$set": state}, upsert=True, reply=ACCEPTED) is not None

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from runtime import ordering
 from runtime.errors import Forbidden, InvalidInput, NotFound
 from runtime.store import Emit
 from runtime.validation import Strict
@@ -157,7 +158,16 @@ def ticket_type_event(kind: str, doc: dict[str, Any], price: float | None = None
     if kind != "ticket-type.deleted":
         data.update(price=doc["price"] if price is None else price, type=doc["type"],
                     totalQuantity=doc["available"] + doc["sold"])
-    return Emit(kind, data, subject=doc["_id"], extensions={"sequence": str(doc.get("_version", 1))})
+    return Emit(kind, data, subject=doc["_id"], extensions=ordering.stamp(doc.get("_version", 1)))
+
+
+def ticket_type_deletion(doc: dict[str, Any], now: datetime) -> tuple[dict[str, Any], Emit]:
+    """The update that turns a ticket type into a tombstone (its type name freed for a new one) and its
+    ``ticket-type.deleted``; the tombstone keeps its counts and carries the event's outbox."""
+    version = doc.get("_version", 1) + 1
+    update = {"$set": {"deleted": True, "type": f"{doc['type']}#deleted#{doc['_id']}", "deletedType": doc["type"],
+                       "_version": version, "updatedAt": now}}
+    return update, ticket_type_event("ticket-type.deleted", {**doc, "_version": version})
 
 
 # ---- events (the mirror) --------------------------------------------------------------------------------------
@@ -186,6 +196,16 @@ def require_creator(event_doc: dict[str, Any] | None, user_id: str) -> dict[str,
     if event_doc.get("creatorId") != user_id:
         raise Forbidden("Only the event's creator manages its ticket types.")
     return event_doc
+
+
+def event_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """The mirror's view of an event, as the reference's ``GET /events/{eventId}``: ``{id, creatorId, status,
+    date?, title?}`` (the date in the events group's format, UTC wall time without a zone)."""
+    out = {"id": doc["_id"], "creatorId": doc.get("creatorId"), "status": doc.get("status")}
+    for name in ("date", "title"):
+        if doc.get(name):
+            out[name] = doc[name]
+    return out
 
 
 # ---- orders and tickets ---------------------------------------------------------------------------------------

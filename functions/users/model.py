@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, ValidationInfo, field_validator
 
+from runtime import ordering
 from runtime.errors import InvalidInput
 from runtime.store import Emit
 from runtime.validation import Strict
@@ -212,7 +213,7 @@ def tombstone_update(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
 def deleted_event(doc: dict[str, Any]) -> Emit:
     """``user.deleted``; its ``sequence`` is the tombstone's version, newer than every earlier event of the user."""
     return Emit("user.deleted", {"id": doc["_id"]}, subject=doc["_id"],
-                extensions={"sequence": str(doc["_version"] + 1)})
+                extensions=ordering.stamp(doc["_version"] + 1))
 
 
 def avatar_key(user_id: str, content_type: str) -> str:
@@ -251,7 +252,7 @@ def user_event(event_type: str, doc: dict[str, Any]) -> Emit:
             "email": doc["account"]["email"], "avatar": doc["profile"]["avatar"],
             "bio": doc["profile"].get("bio"), "interests": doc["account"].get("interests"),
             "language": doc["account"]["language"], "role": doc["role"]}
-    return Emit(event_type, data, subject=doc["_id"], extensions={"sequence": str(doc["_version"])})
+    return Emit(event_type, data, subject=doc["_id"], extensions=ordering.stamp(doc["_version"]))
 
 
 def invalid(field: str, message: str) -> InvalidInput:

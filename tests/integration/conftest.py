@@ -9,6 +9,8 @@ import httpx
 import pytest
 
 from localrunner.app import LocalPlatform, Settings, free_port
+from runtime import envelope
+from runtime.broker import Publisher
 
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 FAST_BACKOFF_MS = (50, 100, 200)
@@ -53,6 +55,29 @@ def api(platform):
     api = Api(platform)
     yield api
     api.client.close()
+
+
+class Broker:
+    """Publishes CloudEvents on ``eventonight`` as other groups would."""
+
+    def __init__(self):
+        self.publisher = Publisher(AMQP_URL)
+
+    def publish(self, event_type, data, *, sequence=None, event_id=None, time=None):
+        event = envelope.new_event(event_type, f"/tests/{event_type}", data, event_id=event_id or str(uuid.uuid4()),
+                                   time=time, extensions={"sequence": str(sequence)} if sequence is not None else None)
+        self.publisher.publish(envelope.to_amqp(event))
+        return event
+
+    def close(self):
+        self.publisher.close_quietly()
+
+
+@pytest.fixture
+def broker():
+    b = Broker()
+    yield b
+    b.close()
 
 
 class Tap:

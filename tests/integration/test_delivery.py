@@ -12,7 +12,7 @@ from localrunner.bus import RabbitBus, wait_until
 from localrunner.platforms import platform as make_platform
 from runtime import envelope
 from runtime.broker import Publisher
-from runtime.contract import ACCEPTED, function, on_event
+from runtime.contract import function, on_event
 from runtime.errors import BadRequest, Unavailable
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 

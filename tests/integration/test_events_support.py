@@ -4,18 +4,16 @@ Tokens are minted by the development identity provider, so these tests need only
 users mirror is fed by publishing ``user.*`` events as the users group would.
 """
 import json
-import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from conftest import Broker, broker  # noqa: F401  (re-exported for the events tests)
 from localrunner.bus import wait_until
 from runtime import envelope
-from runtime.broker import Publisher
 
-AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 FUTURE = "2031-07-15T20:00:00"
@@ -33,29 +31,6 @@ def publishable(**changes):
     body = {"title": "Summer Rave", "description": "All night long", "date": FUTURE, "status": "PUBLISHED",
             "location": LOCATION, "tags": ["DJ Set"]}
     return {k: v for k, v in {**body, **changes}.items() if v is not None}
-
-
-class Broker:
-    """Publishes CloudEvents on ``eventonight`` as other groups would."""
-
-    def __init__(self):
-        self.publisher = Publisher(AMQP_URL)
-
-    def publish(self, event_type, data, *, sequence=None, event_id=None, time=None):
-        event = envelope.new_event(event_type, f"/tests/{event_type}", data, event_id=event_id or str(uuid.uuid4()),
-                                   time=time, extensions={"sequence": str(sequence)} if sequence is not None else None)
-        self.publisher.publish(envelope.to_amqp(event))
-        return event
-
-    def close(self):
-        self.publisher.close_quietly()
-
-
-@pytest.fixture
-def broker():
-    b = Broker()
-    yield b
-    b.close()
 
 
 @pytest.fixture

@@ -1,18 +1,15 @@
 """Shared helpers of the ticketing tests (no tests here): callers with minted tokens, events fed to the mirror as
 the events group would publish them, ticket types, checkouts, and the Stripe stand-in's hosted page."""
 import json
-import os
 import uuid
 from dataclasses import dataclass
 
 import httpx
 import pytest
 
+from conftest import Broker, broker  # noqa: F401  (re-exported for the ticketing tests)
 from localrunner.bus import wait_until
-from runtime import envelope
-from runtime.broker import Publisher
 
-AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 FUTURE = "2031-07-15T20:00:00"
 SUCCESS_URL = "http://localhost:5173/events/e1"
 CANCEL_URL = "http://localhost:5173/events/e1/purchase"
@@ -22,29 +19,6 @@ CANCEL_URL = "http://localhost:5173/events/e1/purchase"
 class Caller:
     id: str
     token: str
-
-
-class Broker:
-    """Publishes CloudEvents on ``eventonight`` as other groups would."""
-
-    def __init__(self):
-        self.publisher = Publisher(AMQP_URL)
-
-    def publish(self, event_type, data, *, sequence=None, event_id=None):
-        event = envelope.new_event(event_type, f"/tests/{event_type}", data, event_id=event_id or str(uuid.uuid4()),
-                                   extensions={"sequence": str(sequence)} if sequence is not None else None)
-        self.publisher.publish(envelope.to_amqp(event))
-        return event
-
-    def close(self):
-        self.publisher.close_quietly()
-
-
-@pytest.fixture
-def broker():
-    b = Broker()
-    yield b
-    b.close()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ the event's ``_pricesRev``. Deliveries come at least once and in any order:
 - a deleted ticket type is remembered on the event (``deletedTicketTypes``) so a late ``created`` does not
   bring it back; a ``sequence`` extension, when the producer sends one, orders updates of one ticket type.
 """
+from runtime import ordering
 from runtime.contract import ACCEPTED, function, on_event
 from runtime.errors import BadRequest, Conflict, NotFound
 
@@ -27,7 +28,7 @@ def main(event, ctx):
         price = float(data["price"]) if kind != "deleted" else None
     except (KeyError, TypeError, ValueError):
         raise BadRequest("ticket-type events need ticketTypeId (and price)", code="invalid_event") from None
-    sequence = _sequence(event)
+    sequence = ordering.sequence_of(event, required=False)
     events = ctx.db[model.EVENTS]
     for _ in range(ATTEMPTS):
         doc = _event_of(events, data.get("eventId"), type_id)
@@ -63,13 +64,6 @@ def _event_of(events, event_id, type_id):
     if event_id:
         return events.find_one({"_id": event_id})
     return events.find_one({"$or": [{"ticketTypes.id": type_id}, {"deletedTicketTypes": type_id}]})
-
-
-def _sequence(event) -> int | None:
-    try:
-        return int(event.get_extension("sequence"))
-    except (TypeError, ValueError):
-        return None
 
 
 handle, new = main.handle, main.new

@@ -12,6 +12,7 @@ finishes what is left and repeats nothing.
 """
 import dataclasses
 
+from runtime import ordering
 from runtime.contract import ACCEPTED, function, on_event
 from runtime.errors import BadRequest, Conflict
 
@@ -22,11 +23,10 @@ from functions.events import model
           emits=["event.cancelled", "event.deleted", "event.updated"])
 def main(event, ctx):
     data = event.get_data() or {}
-    try:
-        sequence = int(event.get_extension("sequence"))
-        user_id = data["id"]
-    except (TypeError, ValueError, KeyError):
-        raise BadRequest("user events need data.id and an integer sequence extension", code="invalid_event")
+    sequence = ordering.sequence_of(event)
+    user_id = data.get("id")
+    if not user_id:
+        raise BadRequest("user events need data.id", code="invalid_event")
     if event.get_type() == "user.deleted":
         state = {"deleted": True, "_seq": sequence}
         unset = {"role": "", "name": "", "avatar": ""}
@@ -35,7 +35,7 @@ def main(event, ctx):
                  "_seq": sequence}
         unset = {}
     update = {"$set": state, **({"$unset": unset} if unset else {})}
-    newer = {"_id": user_id, "$or": [{"_seq": {"$lt": sequence}}, {"_seq": {"$exists": False}}]}
+    newer = ordering.newer(user_id, sequence)
     ctx.commit(model.USERS, newer, update, upsert=True, reply=ACCEPTED)  # None: stale or duplicate, ignore
     if event.get_type() == "user.deleted":
         cascade_deletion(ctx, user_id)

@@ -3,27 +3,38 @@
 Deliveries are at least once and in any order: newer sequences win, duplicates and stale events are acknowledged
 and change nothing (``functions.ticketing.mirror.apply``). The mirror gates checkout: only PUBLISHED events that
 have not started sell tickets.
+
+``event.deleted`` also deletes the event's ticket types, each with ``ticket-type.deleted`` (one commit per type,
+keyed on this delivery and the type); a redelivery or a duplicated ``event.deleted`` finds nothing left to delete.
 """
+from runtime import ordering
 from runtime.contract import ACCEPTED, function, on_event
 from runtime.errors import BadRequest
 
-from functions.ticketing import mirror
+from functions.ticketing import mirror, model, saga
 
 TYPES = ("event.created", "event.updated", "event.published", "event.cancelled", "event.completed", "event.deleted")
 
 
-@function("ticketing-mirror-events", on_event(*TYPES))
+@function("ticketing-mirror-events", on_event(*TYPES), emits=["ticket-type.deleted"])
 def main(event, ctx):
     data = event.get_data() or {}
     if not data.get("eventId"):
         raise BadRequest("event.* events need data.eventId", code="invalid_event")
-    raw = event.get_extension("sequence")
-    try:
-        sequence = int(raw) if raw is not None else None
-    except (TypeError, ValueError):
-        raise BadRequest("the sequence extension must be an integer", code="invalid_event") from None
-    mirror.apply(ctx, event.get_type(), data, sequence)
+    mirror.apply(ctx, event.get_type(), data, ordering.sequence_of(event, required=False))
+    if event.get_type() == "event.deleted":
+        delete_ticket_types(ctx, data["eventId"])
     return ACCEPTED
+
+
+def delete_ticket_types(ctx, event_id: str) -> None:
+    """Tombstones every ticket type of a deleted event, sold or not (the events group deletes only drafts and
+    cancelled or completed events: nothing is on sale any more; orders and tickets stay as they are)."""
+    types = ctx.db[model.TICKET_TYPES]
+    for doc in list(types.find({"eventId": event_id, "deleted": {"$ne": True}}).sort([("_id", 1)])):
+        update, deleted = model.ticket_type_deletion(doc, ctx.now)
+        saga.sub_context(ctx, doc["_id"]).commit(model.TICKET_TYPES, {"_id": doc["_id"], "deleted": {"$ne": True}},
+                                                 update, reply=ACCEPTED, emit=[deleted])
 
 
 handle, new = main.handle, main.new
