@@ -19,12 +19,9 @@ def main(event, ctx):
     if doc is None or doc.get("deleted"):
         raise NotFound(f"Ticket type {type_id} not found")
     model.require_creator(mirror.find_event(ctx, doc["eventId"], read_through=False), ctx.principal.user_id)
-    version = doc.get("_version", 1) + 1
-    result = ctx.commit(model.TICKET_TYPES, {"_id": type_id, "sold": 0, "deleted": {"$ne": True}},
-                        {"$set": {"deleted": True, "type": f"{doc['type']}#deleted#{type_id}", "deletedType": doc["type"],
-                                  "_version": version, "updatedAt": ctx.now}},
-                        reply=Response(204), emit=[model.ticket_type_event("ticket-type.deleted",
-                                                                           {**doc, "_version": version})])
+    update, deleted = model.ticket_type_deletion(doc, ctx.now)
+    result = ctx.commit(model.TICKET_TYPES, {"_id": type_id, "sold": 0, "deleted": {"$ne": True}}, update,
+                        reply=Response(204), emit=[deleted])
     if result is None:
         raise Conflict("Tickets of this type are sold or reserved; cancel the event to refund them.", code="has_sales")
     return result
