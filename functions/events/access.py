@@ -10,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from collections.abc import Callable
+
 from runtime.contract import Response
-from runtime.errors import Forbidden, NotFound
+from runtime.errors import Conflict, Forbidden, NotFound
+from runtime.store import Emit
 from runtime.store import RECEIPTS
 
 from . import model
@@ -56,3 +59,23 @@ def current(ctx, event_id: str) -> tuple[dict[str, Any] | None, Response | None]
     """The event now, and the reply to replay if this invocation's key already committed on it."""
     doc = ctx.db[model.EVENTS].find_one({"_id": event_id})
     return doc, prior_reply(doc, ctx.key)
+
+
+Plan = Callable[[dict[str, Any]], tuple[dict[str, Any], list[Emit], Response]]
+
+
+def change(ctx, event_id: str, plan: Plan) -> Response:
+    """Commit ``plan(event) -> (update, emit, reply)`` on the event's current version; a concurrent change of the
+    same event re-reads and re-plans (``ATTEMPTS`` times). A replay answers the first commit's reply."""
+    for _ in range(ATTEMPTS):
+        doc, replay = current(ctx, event_id)
+        if replay is not None:
+            return replay
+        if doc is None or doc["status"] == model.DELETED:
+            raise not_found(event_id)
+        update, emit, reply = plan(doc)
+        done = ctx.commit(model.EVENTS, {"_id": event_id, "_version": doc["_version"]}, update, reply=reply,
+                          emit=emit)
+        if done is not None:
+            return done
+    raise Conflict("The event kept changing; try again.", code="concurrent_update")

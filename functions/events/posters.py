@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from runtime.errors import BadRequest
+from runtime.errors import BadRequest, Conflict
 from runtime.forms import Part
 from runtime.storage import check_image, storage_from_config
 
@@ -34,6 +34,12 @@ def read_poster(part: Part | None, *, required: bool) -> Poster | None:
 
 def key_of(event_id: str) -> str:
     return f"events/{event_id}/poster.jpg"
+
+
+def refuse_if_completed(doc) -> None:
+    """A COMPLETED event's poster no longer changes (the reference's rule)."""
+    if doc["status"] == "COMPLETED":
+        raise Conflict("Cannot update poster of a completed event.", code="event_completed")
 
 
 def store(config, event_id: str, poster: Poster, version: int) -> str:

@@ -8,7 +8,7 @@ edit; a COMPLETED event is not editable (409). A PUBLISHED event keeps its requi
 be in the future. Every change emits ``event.updated``. The update is optimistic on the event's version.
 """
 from runtime.contract import Response, function, http
-from runtime.errors import Conflict, Forbidden
+from runtime.errors import Forbidden
 from runtime.validation import parse
 
 from functions.events import access, directory, model
@@ -54,19 +54,8 @@ def plan(ctx, doc, update: model.EventUpdate):
 @function("events-update-event", http("PUT", "/{eventId}"), auth="required", body=read_update,
           emits=["event.updated", "event.published", "event.cancelled"])
 def main(event, ctx):
-    event_id, update = ctx.input.event_id, ctx.input.input
-    for _ in range(access.ATTEMPTS):
-        doc, replay = access.current(ctx, event_id)
-        if replay is not None:
-            return replay
-        if doc is None or doc["status"] == model.DELETED:
-            raise access.not_found(event_id)
-        mongo, emit = plan(ctx, doc, update)
-        done = ctx.commit(model.EVENTS, {"_id": event_id, "_version": doc["_version"]}, mongo,
-                          reply=Response(200, UPDATED), emit=emit)
-        if done is not None:
-            return done
-    raise Conflict("The event kept changing; try again.", code="concurrent_update")
+    update = ctx.input.input
+    return access.change(ctx, ctx.input.event_id, lambda doc: (*plan(ctx, doc, update), Response(200, UPDATED)))
 
 
 handle, new = main.handle, main.new

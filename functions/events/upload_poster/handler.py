@@ -4,10 +4,10 @@ The image is checked before the claim and stored before the commit (``posters.py
 no longer changes (409).
 """
 from runtime.contract import Response, function, http
-from runtime.errors import BadRequest, Conflict
+from runtime.errors import BadRequest
 from runtime.forms import parse_multipart
 
-from functions.events import access, model, posters
+from functions.events import access, posters
 
 
 def read_poster(event, ctx) -> access.Target:
@@ -24,20 +24,14 @@ def read_poster(event, ctx) -> access.Target:
           secrets=posters.SECRETS, timeout_seconds=20)
 def main(event, ctx):
     event_id, poster = ctx.input.event_id, ctx.input.input
-    doc, replay = access.current(ctx, event_id)
-    if replay is not None:
-        return replay
-    if doc is None or doc["status"] == model.DELETED:
-        raise access.not_found(event_id)
-    if doc["status"] == "COMPLETED":
-        raise Conflict("Cannot update poster of a completed event.", code="event_completed")
-    url = posters.store(ctx.config, event_id, poster, version=doc["_version"] + 1)
-    reply = Response(200, {"message": "Poster updated successfully", "poster": url})
-    done = ctx.commit(model.EVENTS, {"_id": event_id, "status": {"$in": ["DRAFT", "PUBLISHED", "CANCELLED"]}},
-                      {"$set": {"poster": url}, "$inc": {"_version": 1}}, reply=reply)
-    if done is None:
-        raise Conflict("The event was completed or deleted meanwhile.", code="event_changed")
-    return done
+
+    def plan(doc):
+        posters.refuse_if_completed(doc)
+        url = posters.store(ctx.config, event_id, poster, version=doc["_version"] + 1)
+        return ({"$set": {"poster": url}, "$inc": {"_version": 1}}, [],
+                Response(200, {"message": "Poster updated successfully", "poster": url}))
+
+    return access.change(ctx, event_id, plan)
 
 
 handle, new = main.handle, main.new
