@@ -241,3 +241,13 @@ def language_of(db, user_id: str) -> str:
     doc = db[USERS].find_one({"_id": user_id}, {"language": 1}) or {}
     language = (doc.get("language") or "en").lower()[:2]
     return language if language in LANGUAGES else "en"
+
+
+def callers_ticket(ctx, ticket_id: str) -> dict[str, Any]:
+    """The ticket if it is the caller's: 404 when missing, 403 when someone else's."""
+    ticket = ctx.db[TICKETS].find_one({"_id": ticket_id})
+    if ticket is None:
+        raise NotFound("Ticket not found")
+    if ticket["userId"] != ctx.principal.user_id:
+        raise Forbidden("Not authorized to view this ticket")
+    return ticket

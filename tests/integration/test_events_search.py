@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from conftest import Api
+from integration_support import Api
 from localrunner.bus import wait_until
 from test_events_support import Broker, Caller, broker, events_db, handled  # noqa: F401
 

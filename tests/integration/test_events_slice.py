@@ -27,9 +27,12 @@ def test_creating_a_published_event_emits_created_and_published(api, organizatio
 
     assert response.status_code == 201
     event_id = response.json()["eventId"]
-    messages = wire.drain(until=lambda m: len(event_ids(m, "event.published")) >= 1 and event_ids(m, "event.created"))
-    assert event_ids(messages, "event.created") == [event_id] and event_ids(messages, "event.published") == [event_id]
-    published = next(json.loads(b)["data"] for _, _, b in messages if json.loads(b)["type"] == "event.published")
+    ours = lambda m, kind: {json.loads(b)["id"] for _, _, b in m  # noqa: E731 - distinct CloudEvents about ours
+                            if json.loads(b)["type"] == kind and json.loads(b)["data"]["eventId"] == event_id}
+    messages = wire.drain(until=lambda m: ours(m, "event.created") and ours(m, "event.published"))
+    assert len(ours(messages, "event.created")) == 1 and len(ours(messages, "event.published")) == 1
+    published = next(json.loads(b)["data"] for _, _, b in messages
+                     if json.loads(b)["type"] == "event.published" and json.loads(b)["data"]["eventId"] == event_id)
     assert published["creatorId"] == organization["id"] and published["name"] == "Summer Rave"
     stored = api.call("GET", "events", f"/{event_id}").json()
     assert stored["tags"] == ["DJ Set", "Outdoor"] and stored["location"]["country_code"] == "IT"
@@ -46,8 +49,8 @@ def test_a_draft_is_visible_to_its_creator_only(api, organization, tap):
     assert api.call("GET", "events", f"/{event_id}").status_code == 404
     stranger = api.register("organization")
     assert api.call("GET", "events", f"/{event_id}", token=stranger["accessToken"]).status_code == 404
-    messages = wire.drain(until=lambda m: event_ids(m, "event.created") == [event_id], timeout=5)
-    assert event_ids(messages, "event.published") == []
+    messages = wire.drain(until=lambda m: event_id in event_ids(m, "event.created"), timeout=5)
+    assert event_id not in event_ids(messages, "event.published")
 
 
 def test_multipart_creation_as_the_spa_sends_it(api, organization):
@@ -115,7 +118,8 @@ def test_retrying_a_creation_with_its_key_creates_one_event(api, organization, t
 
     assert first.status_code == second.status_code == 201 and first.json() == second.json()
     wire.drain(timeout=3)
-    assert event_ids(wire.messages, "event.created").count(first.json()["eventId"]) == 1
+    assert len({json.loads(b)["id"] for _, _, b in wire.messages  # distinct CloudEvents: at-least-once may repeat
+                if json.loads(b)["data"]["eventId"] == first.json()["eventId"]}) == 1
 
 
 def test_health_and_unknown_routes(api):

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import Broker, broker  # noqa: F401  (re-exported for the events tests)
+from integration_support import Broker, broker  # noqa: F401  (re-exported for the events tests)
 from localrunner.bus import wait_until
 from runtime import envelope
 

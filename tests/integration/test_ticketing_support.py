@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from conftest import Broker, broker  # noqa: F401  (re-exported for the ticketing tests)
+from integration_support import Broker, broker  # noqa: F401  (re-exported for the ticketing tests)
 from localrunner.bus import wait_until
 
 FUTURE = "2031-07-15T20:00:00"
