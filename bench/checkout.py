@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import benchlib
 from benchlib import median, percentile, ratio, table
@@ -30,7 +31,7 @@ from runtime.broker import register_transport
 from runtime.config import Config
 from runtime.invoke import RawHttp, Runtime, invoke
 
-FUTURE = "2031-07-15T20:00:00"
+FUTURE = (datetime.now(timezone.utc) + timedelta(days=400)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 class NullPublisher:

@@ -22,7 +22,6 @@ import uuid
 
 import benchlib
 from benchlib import median, percentile, ratio, table
-
 from pymongo import monitoring
 
 from runtime.config import Config

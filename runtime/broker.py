@@ -8,7 +8,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from .envelope import EXCHANGE, AmqpMessage
+from .config import DEFAULT_EXCHANGE
+from .envelope import AmqpMessage
 from .errors import Unavailable
 
 CONNECT_TIMEOUT_SECONDS = 3
@@ -17,8 +18,9 @@ CONNECT_TIMEOUT_SECONDS = 3
 class Publisher:
     """Publishes persistent messages to the topic exchange and waits for the broker's confirm of each."""
 
-    def __init__(self, amqp_url: str):
+    def __init__(self, amqp_url: str, exchange: str = DEFAULT_EXCHANGE):
         self.amqp_url = amqp_url
+        self.exchange = exchange
         self._lock = threading.Lock()  # pika's BlockingConnection is not thread-safe
         self._connection = None
         self._channel = None
@@ -33,7 +35,7 @@ class Publisher:
         self._connection = pika.BlockingConnection(params)
         self._channel = self._connection.channel()
         self._channel.confirm_delivery()
-        self._channel.exchange_declare(EXCHANGE, exchange_type="topic", durable=True)
+        self._channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
 
     def publish(self, message: AmqpMessage) -> None:
         """Returns once the broker confirmed the message; raises ``Unavailable`` otherwise (nothing is lost:
@@ -47,10 +49,10 @@ class Publisher:
                     self.close_quietly()
                     self._open()
                 self._channel.basic_publish(
-                    EXCHANGE, message.routing_key, message.body,
+                    self.exchange, message.routing_key, message.body,
                     pika.BasicProperties(content_type=message.content_type, message_id=message.message_id,
                                          headers=dict(message.headers), delivery_mode=2, type=message.routing_key))
-            except (AMQPError, OSError) as exc:
+            except (AMQPError, OSError, ValueError) as exc:  # ValueError: pika refuses the URL
                 self.close_quietly()
                 raise Unavailable(f"broker publish failed: {exc.__class__.__name__}") from exc
 
@@ -63,21 +65,21 @@ class Publisher:
         self._connection = self._channel = None
 
 
-_publishers: dict[str, object] = {}
+_publishers: dict[tuple[str, str], object] = {}
 _publishers_lock = threading.Lock()
-_transports: dict[str, Callable[[str], object]] = {}
+_transports: dict[str, Callable[[str, str], object]] = {}
 
 
-def register_transport(scheme: str, factory: Callable[[str], object]) -> None:
-    """Serve ``<scheme>://`` URLs with another publisher (the local runner's in-memory bus registers
-    ``memory``); anything else is AMQP through pika."""
+def register_transport(scheme: str, factory: Callable[[str, str], object]) -> None:
+    """Serve ``<scheme>://`` URLs with another publisher, made by ``factory(url, exchange)`` (the local runner's
+    in-memory bus registers ``memory``); anything else is AMQP through pika."""
     _transports[scheme] = factory
 
 
-def publisher_for(amqp_url: str):
-    """The process-wide publisher for ``amqp_url`` (an object with ``publish(AmqpMessage)``)."""
+def publisher_for(amqp_url: str, exchange: str = DEFAULT_EXCHANGE):
+    """The process-wide publisher for ``amqp_url`` and ``exchange`` (an object with ``publish(AmqpMessage)``)."""
     with _publishers_lock:
-        if amqp_url not in _publishers:
+        if (amqp_url, exchange) not in _publishers:
             factory = _transports.get(amqp_url.split(":", 1)[0], Publisher)
-            _publishers[amqp_url] = factory(amqp_url)
-        return _publishers[amqp_url]
+            _publishers[(amqp_url, exchange)] = factory(amqp_url, exchange)
+        return _publishers[(amqp_url, exchange)]

@@ -5,24 +5,21 @@ A function module declares itself once::
     @function("users-register", http("POST", "/register"), emits=["user.created"])
     def main(event: CloudEvent, ctx: Context) -> Response: ...
 
-    handle, new = main.handle, main.new     # OpenFaaS python3-http and Knative func-python entry points
+    handle, new = entry_points(main)        # OpenFaaS python3-http and Knative func-python entry points
 
 The declaration (``FunctionSpec``) is the single source of truth the deployment generator, the local runner and
-the event catalogue checks read: trigger (HTTP route, event types or schedule), emitted types, secrets, timeout.
+the event catalogue checks read: trigger (HTTP route, event types or schedule), emitted types, secrets, timeout,
+and the indexes its queries need (ensured once per process before the first invocation).
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Union
 
 if TYPE_CHECKING:  # pragma: no cover
     from cloudevents.core.base import BaseCloudEvent
-
-    from .auth import Principal
-    from .config import Config
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}$")  # DNS-1035: what both platforms accept as a name
 GROUPS = ("users", "events", "ticketing", "interactions", "chat", "notifications", "media")
@@ -117,33 +114,37 @@ class HttpRequest:
         return values[-1] if values else default
 
 
-@dataclass
-class Context:
-    """What ``main`` may touch. Built by the invoker; functions never read the environment or the clock directly."""
-
-    spec: FunctionSpec
-    config: Config
-    now: datetime  # read once per invocation
-    log: Any  # a logging.LoggerAdapter carrying function, trace id and key
-    key: str  # the invocation's idempotency key ("" for queries)
-    principal: Principal | None = None
-    http: HttpRequest | None = None
-    store: Any = None  # runtime.store.GroupStore, lazily connected
-    input: Any = None  # the validated request body, when the function declares ``body``
-
-    @property
-    def db(self):
-        """The group's MongoDB database (``eventonight_<group>``)."""
-        return self.store.db
-
-    def commit(self, *args, **kwargs):
-        """Commit one document with its outgoing events and this invocation's receipt (see ``runtime.store``)."""
-        return self.store.commit(self, *args, **kwargs)
-
-
 # ---- declaration ----------------------------------------------------------------------------------------------
 
-Main = Callable[["BaseCloudEvent", Context], Union[Response, None]]
+Main = Callable[["BaseCloudEvent", Any], Union[Response, None]]  # main(event, ctx: runtime.context.Context)
+
+
+@dataclass(frozen=True)
+class Index:
+    """An index a function's queries rely on: ``keys`` as pymongo takes them (a field, or ``[(field, 1), ...]``)."""
+
+    collection: str
+    keys: str | tuple[tuple[str, Any], ...]
+    name: str
+    unique: bool = False
+    sparse: bool = False
+    expire_after_seconds: int | None = None
+
+    def options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"name": self.name}
+        if self.unique:
+            options["unique"] = True
+        if self.sparse:
+            options["sparse"] = True
+        if self.expire_after_seconds is not None:
+            options["expireAfterSeconds"] = self.expire_after_seconds
+        return options
+
+
+def index(collection: str, *keys: str | tuple[str, Any], name: str, **options: Any) -> Index:
+    """``index("events", ("status", 1), ("date", 1), name="status_date")``; a lone field name is ascending."""
+    spec = tuple((k, 1) if isinstance(k, str) else tuple(k) for k in keys)
+    return Index(collection, spec, name, **options)
 
 
 @dataclass(frozen=True)
@@ -166,14 +167,11 @@ class FunctionSpec:
     # callable(event, ctx) -> the invocation's idempotency key, run after ``body`` validated the request (a webhook
     # keys on its provider's event id: Stripe retries carry no Idempotency-Key); None keeps the default key
     idempotency_key: Callable[..., str] | None = None
+    indexes: tuple[Index, ...] = ()  # what its queries need; ensured once per process and database
 
     @property
     def group(self) -> str:
         return self.name.split("-", 1)[0]
-
-    @property
-    def database(self) -> str:
-        return f"eventonight_{self.group}"
 
     def __post_init__(self) -> None:
         problems = []
@@ -188,19 +186,6 @@ class FunctionSpec:
         if problems:
             raise ValueError(f"function {self.name}: " + "; ".join(problems))
 
-    # The platform entry points, built on first use so importing a handler stays cheap.
-    @property
-    def handle(self):
-        from .adapters.openfaas import entry_point
-
-        return entry_point(self)
-
-    @property
-    def new(self):
-        from .adapters.knative import entry_point
-
-        return entry_point(self)
-
     def __call__(self, event, ctx):  # a declared function is still callable as itself
         return self.main(event, ctx)
 
@@ -209,7 +194,7 @@ def function(name: str, trigger: Trigger, *, emits: list[str] | tuple[str, ...] 
              roles: list[str] | tuple[str, ...] = (), state_changing: bool | None = None, timeout_seconds: int = 10,
              secrets: list[str] | tuple[str, ...] = (), requirements: list[str] | tuple[str, ...] = (),
              redact: list[str] | tuple[str, ...] = (), finish: Callable[..., Response] | None = None,
-             body: Any = None, idempotency_key: Callable[..., str] | None = None):
+             body: Any = None, idempotency_key: Callable[..., str] | None = None, indexes: Any = ()):
     """Declare ``main`` as the function ``name`` (``<group>-<action>``). See the module docstring."""
     if state_changing is None:
         state_changing = not (isinstance(trigger, HttpTrigger) and trigger.method == "GET")
@@ -220,6 +205,6 @@ def function(name: str, trigger: Trigger, *, emits: list[str] | tuple[str, ...] 
         return FunctionSpec(name=name, trigger=trigger, main=main, emits=tuple(emits), auth=auth, roles=tuple(roles),
                             state_changing=state_changing, timeout_seconds=timeout_seconds, secrets=tuple(secrets),
                             requirements=tuple(requirements), redact=tuple(redact), finish=finish, body=body,
-                            idempotency_key=idempotency_key)
+                            idempotency_key=idempotency_key, indexes=tuple(indexes))
 
     return declare

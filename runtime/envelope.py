@@ -21,7 +21,6 @@ from cloudevents.core.v1.event import CloudEvent
 
 from .errors import BadRequest
 
-EXCHANGE = "eventonight"
 STRUCTURED = "application/cloudevents+json"
 _FORMAT = JSONFormat()
 # Attributes a sender may change between retries (Knative §3.3): never part of an idempotency hash.
@@ -72,11 +71,6 @@ def from_amqp(body: bytes, content_type: str | None, headers: Mapping[str, Any] 
 
 def to_http_binary(event: CloudEvent) -> tuple[dict[str, str], bytes]:
     message = ce_http.to_binary(event, _FORMAT)
-    return dict(message.headers), message.body
-
-
-def to_http_structured(event: CloudEvent) -> tuple[dict[str, str], bytes]:
-    message = ce_http.to_structured(event, _FORMAT)
     return dict(message.headers), message.body
 
 

@@ -1,8 +1,10 @@
-"""One error hierarchy, one JSON error shape, one status-code mapping (design §3).
+"""One error hierarchy, one catalogue of stable codes, one JSON error shape (design §3).
 
-Every error a function can answer with is a leaf of :class:`FunctionError`. Its status follows the Knative
-data-plane table, so platforms retry exactly what is worth retrying: 400/401/403/422 are final, 404/409/429/5xx
-are retried by the broker triggers. The JSON body is always::
+Every error a function answers with is a :class:`FunctionError` carrying a code from :data:`CATALOGUE`, the one
+table that gives each code its HTTP status and default message (docs/architecture.md lists it; clients rely on
+the codes). Statuses follow the Knative delivery table (platforms.md §3.3), which is what both platforms'
+triggers act on: a broker delivery answered 404, 409, 429 or 5xx is retried with backoff; any other 4xx is final
+and dead-lettered at once. Over HTTP the same statuses tell a client what a retry can achieve. The body is always::
 
     {"error": "<stable code>", "message": "<plain sentence>", "details": [{"field": "...", "message": "..."}]}
 
@@ -10,24 +12,93 @@ are retried by the broker triggers. The JSON body is always::
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 
+@dataclass(frozen=True)
+class Code:
+    """A stable error code: the status it answers with and the message used when the raiser gives none."""
+
+    status: int
+    message: str
+
+
+CATALOGUE: dict[str, Code] = {
+    # -- the request cannot be read or breaks the contract (400: final) ------------------------------------------
+    "bad_request": Code(400, "The request cannot be processed."),
+    "invalid_input": Code(400, "The request has invalid fields."),
+    "invalid_json": Code(400, "The request body is not valid JSON."),
+    "missing_body": Code(400, "This request needs a body."),
+    "invalid_multipart": Code(400, "The multipart/form-data body cannot be read."),
+    "invalid_idempotency_key": Code(400, "Idempotency-Key must be 1-255 printable characters."),
+    "invalid_key": Code(400, "That is not a valid object key."),
+    "invalid_cloudevent": Code(400, "The request is not a CloudEvent."),
+    "unexpected_event_type": Code(400, "This function does not handle events of that type."),
+    "invalid_event": Code(400, "The event's data does not match its type's schema."),
+    "missing_signature": Code(400, "The request carries no signature."),
+    "invalid_signature": Code(400, "The request's signature does not verify."),
+    "several_events": Code(400, "One checkout buys tickets of one event."),
+    "event_not_on_sale": Code(400, "The event is not published: it sells no tickets."),
+    "event_started": Code(400, "The event has started: it sells no more tickets."),
+    # -- who is calling (401/403: final) -------------------------------------------------------------------------
+    "unauthorized": Code(401, "Authentication is required."),
+    "forbidden": Code(403, "You are not allowed to do this."),
+    # -- what is addressed (404: retried by triggers, since a mirror may be behind) ------------------------------
+    "not_found": Code(404, "The resource does not exist."),
+    # -- the state refuses it (409: retried by triggers; a client re-reads first) --------------------------------
+    "conflict": Code(409, "The request conflicts with the current state."),
+    "in_progress": Code(409, "A request with this Idempotency-Key is still being processed; retry after Retry-After."),
+    "lease_lost": Code(409, "A newer attempt took this invocation over; its result stands."),
+    "concurrent_update": Code(409, "The resource kept changing concurrently; try again."),
+    "cascade_retry": Code(409, "Related records changed during the cascade; it is retried."),
+    "invalid_transition": Code(409, "The resource cannot move to that state from its current one."),
+    "event_completed": Code(409, "The event is completed and can no longer change."),
+    "event_closed": Code(409, "The event is not open for this any more."),
+    "duplicate_type": Code(409, "The event already has a ticket type of that kind."),
+    "has_sales": Code(409, "Tickets of this type were sold; it cannot be removed or reduced below the sales."),
+    "sold_out": Code(409, "Not enough tickets are left."),
+    "checkout_expired": Code(409, "The checkout session has expired."),
+    "checkout_cancelled": Code(409, "The checkout session was cancelled."),
+    "checkout_settled": Code(409, "The checkout session is already settled."),
+    "ticket_not_active": Code(409, "The ticket is not active (already used or cancelled)."),
+    "busy": Code(409, "The resource is changing too fast; retry after Retry-After."),
+    # -- refused after reading it (422/413: final) ---------------------------------------------------------------
+    "idempotency_key_reused": Code(422, "This Idempotency-Key was already used with a different request; use a new "
+                                        "key for a new request."),
+    "payload_too_large": Code(413, "The request body is too large."),
+    # -- try again later (429/503: retried) ----------------------------------------------------------------------
+    "too_many_requests": Code(429, "Too many requests; retry after Retry-After."),
+    "unavailable": Code(503, "A dependency is unreachable; retry shortly."),
+    "payment_provider_unavailable": Code(503, "The payment provider is unavailable; try again."),
+    # -- a bug (500) ---------------------------------------------------------------------------------------------
+    "internal": Code(500, "Internal error; it has been logged."),
+}
+
+
 class FunctionError(Exception):
-    """Root of every error a function answers with; a bare instance is a bug (500)."""
+    """Root of every error a function answers with. Leaves set a default ``code``; a raiser may name a more
+    precise code of the same status from :data:`CATALOGUE`."""
 
-    status = 500
     code = "internal"
-    retryable = True
 
-    def __init__(self, message: str = "", *, details: list[dict[str, str]] | None = None,
-                 retry_after_seconds: int | None = None, code: str | None = None):
-        super().__init__(message or self.__class__.__doc__ or self.code)
-        self.message = message or (self.__class__.__doc__ or self.code).strip()
+    def __init__(self, message: str | None = None, *, code: str | None = None,
+                 details: list[dict[str, str]] | None = None, retry_after_seconds: int | None = None):
+        code = code or type(self).code
+        entry = CATALOGUE.get(code)
+        if entry is None or entry.status != CATALOGUE[type(self).code].status:
+            raise TypeError(f"{type(self).__name__} cannot carry the code {code!r} (see runtime.errors.CATALOGUE)")
+        self.code = code
+        self.status = entry.status
+        self.message = message or entry.message
         self.details = details or []
         self.retry_after_seconds = retry_after_seconds
-        if code:
-            self.code = code
+        super().__init__(self.message)
+
+    @property
+    def retryable(self) -> bool:
+        """Whether a broker trigger redelivers this answer (the Knative table; OpenFaaS' queue-worker agrees)."""
+        return is_retryable_status(self.status)
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"error": self.code, "message": self.message}
@@ -42,7 +113,7 @@ class FunctionError(Exception):
 class BadRequest(FunctionError):
     """When the request cannot be read or breaks a rule of the contract."""
 
-    status, code, retryable = 400, "bad_request", False
+    code = "bad_request"
 
 
 class InvalidInput(BadRequest):
@@ -54,70 +125,70 @@ class InvalidInput(BadRequest):
 class Unauthorized(FunctionError):
     """When the caller is not authenticated (no, forged, expired or foreign token)."""
 
-    status, code, retryable = 401, "unauthorized", False
+    code = "unauthorized"
 
 
 class Forbidden(FunctionError):
     """When the caller is authenticated but not allowed to do this."""
 
-    status, code, retryable = 403, "forbidden", False
+    code = "forbidden"
 
 
 class NotFound(FunctionError):
-    """When the addressed resource does not exist."""
+    """When the addressed resource does not exist (or is not visible to the caller)."""
 
-    status, code, retryable = 404, "not_found", False
+    code = "not_found"
 
 
 class Conflict(FunctionError):
-    """When the request conflicts with the current state (duplicate, wrong lifecycle state)."""
+    """When the request conflicts with the current state (duplicate, wrong lifecycle state, concurrent change)."""
 
-    status, code, retryable = 409, "conflict", False
+    code = "conflict"
 
 
 class InProgress(Conflict):
     """When another invocation with the same idempotency key is still running; retry after ``Retry-After``."""
 
-    code, retryable = "in_progress", True
+    code = "in_progress"
+
+
+class LeaseLost(Conflict):
+    """When a worker's idempotency lease was taken over by a newer invocation; its result is discarded."""
+
+    code = "lease_lost"
 
 
 class PayloadMismatch(FunctionError):
     """When an idempotency key is reused with a different payload."""
 
-    status, code, retryable = 422, "idempotency_key_reused", False
+    code = "idempotency_key_reused"
 
 
-class Unprocessable(FunctionError):
-    """When the request is well formed but the domain refuses it."""
+class PayloadTooLarge(FunctionError):
+    """When a request body or one of its parts is over the size the function accepts."""
 
-    status, code, retryable = 422, "unprocessable", False
+    code = "payload_too_large"
 
 
 class TooManyRequests(FunctionError):
-    """When a dependency asks us to slow down; retry after ``Retry-After``."""
+    """When the caller or a dependency must slow down; retry after ``Retry-After``."""
 
-    status, code, retryable = 429, "too_many_requests", True
+    code = "too_many_requests"
 
 
 class Unavailable(FunctionError):
     """When a dependency (store, broker, identity provider, payment provider) is unreachable; retry later."""
 
-    status, code, retryable = 503, "unavailable", True
-
-
-class LeaseLost(FunctionError):
-    """When a worker's idempotency lease was taken over by a newer invocation; its result is discarded."""
-
-    status, code, retryable = 409, "lease_lost", True
+    code = "unavailable"
 
 
 class InternalError(FunctionError):
-    """When the function hit a bug; the body reveals nothing, the log has the trace."""
+    """When the function hit a bug; the body reveals nothing, the log has the detail."""
 
-    status, code, retryable = 500, "internal", True
+    code = "internal"
 
     def body(self) -> dict[str, Any]:
-        return {"error": "internal", "message": "Internal error; it has been logged."}
+        return {"error": "internal", "message": CATALOGUE["internal"].message}
 
 
 def is_retryable_status(status: int) -> bool:

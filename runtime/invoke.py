@@ -5,12 +5,11 @@ then claim the idempotency key, run ``main``, and record the outcome under the l
 """
 from __future__ import annotations
 
+import dataclasses
 import json
-import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -18,11 +17,14 @@ from cloudevents.core.v1.event import CloudEvent
 from pydantic import BaseModel
 
 from . import envelope, logs
-from .config import LEASE_MARGIN_SECONDS, Config
-from .contract import Context, EventTrigger, FunctionSpec, HttpRequest, HttpTrigger, Response, ScheduleTrigger
-from .errors import (BadRequest, Forbidden, FunctionError, InternalError, LeaseLost, NotFound, Unauthorized,
-                     Unavailable)
-from .idempotency import MAX_KEY_LENGTH, Ledger, Replay, payload_hash
+from .auth import bearer_token
+from .config import LEASE_MARGIN_SECONDS
+from .context import Context
+from .contract import EventTrigger, FunctionSpec, HttpRequest, HttpTrigger, Response, ScheduleTrigger
+from .errors import BadRequest, Forbidden, FunctionError, InternalError, LeaseLost, NotFound, Unauthorized, Unavailable
+from .forms import parse_multipart
+from .idempotency import MAX_KEY_LENGTH, Replay, payload_hash
+from .process import Runtime, default_runtime, utc_now
 from .validation import parse
 
 REPLAY_HEADER = "Idempotent-Replayed"  # Stripe's name for the same signal
@@ -34,10 +36,6 @@ CORS_HEADERS = {  # as the reference's gateway: any origin (design §3)
 SCHEDULE_TICK = "dev.knative.sources.ping"  # what a PingSource sends; used for cron-connector ticks too
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 @dataclass(frozen=True)
 class RawHttp:
     """An HTTP request as an adapter received it (header names in any case, query string undecoded)."""
@@ -47,52 +45,6 @@ class RawHttp:
     headers: Mapping[str, str]
     query_string: str
     body: bytes
-
-
-class Runtime:
-    """Per-process state shared by invocations: config, store, publisher, token verifier, ledger indexes."""
-
-    def __init__(self, config: Config | None = None, clock: Callable[[], datetime] = utc_now):
-        self.config = config or Config()
-        self.clock = clock
-        self._stores: dict[str, Any] = {}
-        self._ledgers: dict[str, Ledger] = {}
-        self._lock = threading.Lock()
-        logs.configure(self.config.get("LOG_LEVEL", "INFO"))
-
-    def store(self, spec: FunctionSpec):
-        from .broker import publisher_for
-        from .store import GroupStore
-
-        with self._lock:  # no I/O here: a query that never touches the database must not need it (health)
-            if spec.database not in self._stores:
-                publisher = publisher_for(self.config.amqp_url) if spec.emits else None
-                self._stores[spec.database] = GroupStore(self.config.mongo_uri, spec.database, publisher)
-            return self._stores[spec.database]
-
-    def ledger(self, store) -> Ledger:
-        """The group's ledger, its indexes declared once per process."""
-        with self._lock:
-            if store.database not in self._ledgers:
-                ledger = Ledger(store.db)
-                ledger.ensure_indexes()
-                self._ledgers[store.database] = ledger
-            return self._ledgers[store.database]
-
-    def verifier(self):
-        from .auth import verifier_for
-
-        return verifier_for(self.config)
-
-
-_default_runtime: Runtime | None = None
-
-
-def default_runtime() -> Runtime:
-    global _default_runtime
-    if _default_runtime is None:
-        _default_runtime = Runtime()
-    return _default_runtime
 
 
 # ---- decoding -------------------------------------------------------------------------------------------------
@@ -134,14 +86,6 @@ def decode(spec: FunctionSpec, raw: RawHttp) -> tuple[CloudEvent, HttpRequest | 
     return CloudEvent(attributes=attributes, data=data), request
 
 
-def _bearer(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    value = request.header("authorization") or ""
-    scheme, _, token = value.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
 # ---- the pipeline ---------------------------------------------------------------------------------------------
 
 def invoke(spec: FunctionSpec, raw: RawHttp, runtime: Runtime | None = None) -> Response:
@@ -175,7 +119,7 @@ def _store_unreachable(exc: Exception) -> bool:
 def run(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None, runtime: Runtime, log) -> Response:
     principal = None
     if isinstance(spec.trigger, HttpTrigger) and spec.auth != "public":
-        token = _bearer(request)
+        token = bearer_token(request.header("authorization")) if request else None
         if token is None and spec.auth == "required":
             raise Unauthorized("A bearer token is required.")
         if token is not None:
@@ -184,25 +128,28 @@ def run(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None, runt
             except Unauthorized:
                 if spec.auth == "required":
                     raise
-        if spec.roles and (principal is None or not principal.roles & set(spec.roles)):
+        if spec.roles and (principal is None or not principal.has_role(*spec.roles)):
             raise Forbidden(f"This needs the role {' or '.join(spec.roles)}.")
     wall = runtime.clock()
     # A schedule tick carries the time it stands for: that is the domain clock (tests drive it that way).
     now = event.get_time() if isinstance(spec.trigger, ScheduleTrigger) and event.get_time() else wall
     key = "" if not spec.state_changing else (event.get_id() if request else envelope.dedup_key(event))
     log.extra.update(key=key, event_type=event.get_type())
-    ctx = Context(spec=spec, config=runtime.config, now=now, log=log, key=key, principal=principal, http=request,
-                  store=runtime.store(spec))
-    ctx.input = _read_input(spec, event, ctx)
+    store = runtime.store(spec)
+    ctx = Context(spec=spec, config=runtime.config, now=now, log=log, key=key, store=store, runtime=runtime,
+                  principal=principal, http=request)
+    ctx = dataclasses.replace(ctx, input=_read_input(spec, event, ctx))
     if spec.idempotency_key is not None and spec.state_changing:  # e.g. a webhook keyed on its provider's event id
-        key = ctx.key = spec.idempotency_key(event, ctx)
+        key = spec.idempotency_key(event, ctx)
         if not key or len(key) > MAX_KEY_LENGTH:
             raise BadRequest("The request carries no usable idempotency key.", code="invalid_idempotency_key")
+        ctx = dataclasses.replace(ctx, key=key)
         log.extra.update(key=key)
+    runtime.ensure_indexes(spec, store)
     if not spec.state_changing:
         return _finish(spec, event, ctx, _call(spec, event, ctx))
 
-    ledger = runtime.ledger(ctx.store)
+    ledger = runtime.ledger(store)
     digest = payload_hash(_payload(spec, event, request, principal))
     lease_seconds = spec.timeout_seconds + LEASE_MARGIN_SECONDS  # the platform cuts the call off before
     claim = ledger.claim(spec.name, key, digest, wall, lease_seconds)
@@ -266,8 +213,6 @@ def _payload(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None,
 
 def _form_payload(request: HttpRequest, body: bytes) -> Any:
     """A form by its parts, not its bytes: a client resending one form draws a new boundary (RFC 7578 §4.1)."""
-    from .forms import parse_multipart
-
     try:
         parts = parse_multipart(request.header("content-type") or "", body)
     except BadRequest:

@@ -4,21 +4,25 @@ Runs in two places: right after a commit (the fast path, for that one document) 
 relay function (``<group>-outbox-relay``), which sweeps every collection of the group for ``_outbox_pending``
 documents. Both publish with confirms, then ``$pull`` exactly the confirmed entries, so an entry is removed only
 after the broker has it; a crash in between re-publishes it with the same CloudEvent id (consumers dedupe on
-``source`` + ``id``).
+``source`` + ``id``). The relay leaves alone entries queued less than ``RELAY_GRACE`` ago: the invocation that
+queued them is publishing them right now, and racing it would only put each event on the wire twice.
 """
 from __future__ import annotations
 
 import random
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
+from .contract import Response
+from .dates import aware
 from .envelope import new_event, to_amqp
 from .errors import Unavailable
-from .store import OUTBOX, PENDING
 
+OUTBOX, PENDING = "_outbox", "_outbox_pending"  # fields the store writes into a committed document
 BACKOFF_BASE_SECONDS = 0.2
 BACKOFF_CAP_SECONDS = 5.0
+RELAY_GRACE = timedelta(seconds=5)
 
 
 def backoff_seconds(attempt: int, base: float = BACKOFF_BASE_SECONDS, cap: float = BACKOFF_CAP_SECONDS) -> float:
@@ -27,21 +31,21 @@ def backoff_seconds(attempt: int, base: float = BACKOFF_BASE_SECONDS, cap: float
 
 
 def entry_to_event(entry: dict[str, Any]):
-    time_ = entry["time"]
-    if isinstance(time_, datetime) and time_.tzinfo is None:
-        time_ = time_.replace(tzinfo=timezone.utc)
-    return new_event(entry["type"], entry["source"], entry["data"], event_id=entry["id"], time=time_,
+    return new_event(entry["type"], entry["source"], entry["data"], event_id=entry["id"], time=aware(entry["time"]),
                      subject=entry.get("subject"), extensions=entry.get("extensions"))
 
 
-def publish_document(collection, doc_id: Any, publisher, log=None) -> int:
-    """Publish one document's pending entries in order; stop at the first failure (order is kept)."""
+def publish_document(collection, doc_id: Any, publisher, log=None, *, queued_before: datetime | None = None) -> int:
+    """Publish one document's pending entries in order, stopping at the first failure or at the first entry
+    queued after ``queued_before`` (so the order is kept); returns how many were confirmed."""
     doc = collection.find_one({"_id": doc_id, PENDING: True}, {OUTBOX: 1})
     if not doc or not doc.get(OUTBOX):
         return 0
     sent: list[str] = []
     try:
         for entry in doc[OUTBOX]:
+            if queued_before is not None and aware(entry.get("queued_at") or entry["time"]) > queued_before:
+                break
             publisher.publish(to_amqp(entry_to_event(entry)))
             sent.append(entry["id"])
     except Unavailable as exc:
@@ -54,32 +58,30 @@ def publish_document(collection, doc_id: Any, publisher, log=None) -> int:
     return len(sent)
 
 
-def sweep(db, publisher, log=None, *, max_documents: int = 500, attempts: int = 4) -> int:
-    """Publish every pending entry of every collection in ``db``; retries a failing broker with backoff.
-
-    Returns the number of events confirmed; raises ``Unavailable`` if entries remain after the last attempt.
-    """
+def sweep(db, publisher, log=None, *, queued_before: datetime | None = None, max_documents: int = 500,
+          attempts: int = 4) -> int:
+    """Publish every pending entry (queued before ``queued_before``) of every collection in ``db``; retries a
+    failing broker with backoff. Returns the number of events confirmed; raises ``Unavailable`` if entries remain
+    after the last attempt."""
     total = 0
     for attempt in range(attempts):
-        remaining = 0
+        failed = False
         for name in sorted(db.list_collection_names()):
             coll = db[name]
             for doc in coll.find({PENDING: True}, {"_id": 1, OUTBOX: 1}).limit(max_documents):
-                pending = len(doc.get(OUTBOX) or [])
-                published = publish_document(coll, doc["_id"], publisher, log)
+                due = [e for e in doc.get(OUTBOX) or []
+                       if queued_before is None or aware(e.get("queued_at") or e["time"]) <= queued_before]
+                published = publish_document(coll, doc["_id"], publisher, log, queued_before=queued_before)
                 total += published
-                remaining += pending - published
-        if remaining == 0:
+                failed = failed or published < len(due)
+        if not failed:
             return total
         if attempt + 1 < attempts:
             time.sleep(backoff_seconds(attempt))
-    raise Unavailable(f"outbox relay: {remaining} events still unpublished after {attempts} attempts")
+    raise Unavailable("outbox relay: events are still unpublished after every attempt; the next tick retries")
 
 
-def relay(event, ctx):
+def relay(event, ctx) -> Response:
     """``main`` of each group's scheduled ``<group>-outbox-relay`` function: sweep the group's database."""
-    from .broker import publisher_for
-    from .contract import Response
-
-    published = sweep(ctx.db, publisher_for(ctx.config.amqp_url), ctx.log)
+    published = sweep(ctx.db, ctx.store.publisher, ctx.log, queued_before=ctx.runtime.clock() - RELAY_GRACE)
     return Response(200, {"published": published})

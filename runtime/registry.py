@@ -23,9 +23,6 @@ def function_folders(root: str = FUNCTIONS_DIR) -> list[tuple[str, str]]:
     return found
 
 
-_folders: dict[str, str] = {}  # function name -> repo-relative handler folder, filled by discover()
-
-
 def discover(root: str = FUNCTIONS_DIR) -> list[FunctionSpec]:
     """Import every handler module and return its declaration, sorted by name; names must be unique."""
     specs: dict[str, FunctionSpec] = {}
@@ -39,13 +36,4 @@ def discover(root: str = FUNCTIONS_DIR) -> list[FunctionSpec]:
         if spec.name in specs:
             raise ValueError(f"function name {spec.name} is declared twice")
         specs[spec.name] = spec
-        _folders[spec.name] = os.path.join("functions", group, folder)
     return [specs[name] for name in sorted(specs)]
-
-
-def folder_of(spec: FunctionSpec) -> str:
-    """The repo-relative handler folder of a function found by ``discover`` (``main`` may live elsewhere, as the
-    shared outbox relay does, so the declaring module is what counts)."""
-    if spec.name not in _folders:
-        discover()
-    return _folders[spec.name]

@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import events as catalogue
+
 from .contract import Response
 from .errors import InternalError
+from .outbox import OUTBOX, PENDING, publish_document
 
 RECEIPTS_KEPT = 16
-OUTBOX, PENDING, RECEIPTS = "_outbox", "_outbox_pending", "_receipts"
-INTERNAL_FIELDS = (OUTBOX, PENDING, RECEIPTS, "_version")
+RECEIPTS = "_receipts"
 
 _clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
@@ -58,7 +60,7 @@ class GroupStore:
     def __init__(self, uri: str, database: str, publisher=None):
         self.uri = uri
         self.database = database
-        self.publisher = publisher  # runtime.broker.Publisher or None (then only the relay publishes)
+        self.publisher = publisher  # an object with publish(AmqpMessage), or None (then only the relay publishes)
         self._prepared: set[str] = set()
 
     @property
@@ -82,7 +84,8 @@ class GroupStore:
         from pymongo.errors import DuplicateKeyError
 
         self._prepare(collection)
-        entries = [self._outbox_entry(ctx, index, e) for index, e in enumerate(emit)]
+        queued_at = ctx.runtime.clock()
+        entries = [self._outbox_entry(ctx, index, e, queued_at) for index, e in enumerate(emit)]
         update = {op: dict(fields) for op, fields in update.items()}
         update.setdefault("$push", {})[RECEIPTS] = {
             "$each": [{"key": ctx.key, "reply": reply.to_record(), "at": ctx.now}], "$slice": -RECEIPTS_KEPT}
@@ -112,7 +115,7 @@ class GroupStore:
                 self.publish_pending(collection, doc_id, ctx.log)
         return reply
 
-    def _outbox_entry(self, ctx, index: int, emit: Emit) -> dict[str, Any]:
+    def _outbox_entry(self, ctx, index: int, emit: Emit, queued_at) -> dict[str, Any]:
         if emit.type not in ctx.spec.emits:
             raise InternalError(f"{ctx.spec.name} emits {emit.type} but does not declare it")
         try:
@@ -122,7 +125,7 @@ class GroupStore:
         # Deterministic per (function, key, position): a re-run after a crash emits the same event ids.
         event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.spec.name}/{ctx.key}/{index}"))
         entry = {"id": event_id, "type": emit.type, "source": f"/functions/{ctx.spec.name}", "time": ctx.now,
-                 "data": emit.data}
+                 "data": emit.data, "queued_at": queued_at}
         if emit.subject:
             entry["subject"] = emit.subject
         if emit.extensions:
@@ -133,13 +136,16 @@ class GroupStore:
         """Publish the document's outbox entries in order; returns how many were confirmed."""
         if self.publisher is None:
             return 0
-        from .outbox import publish_document
-
         return publish_document(self.db[collection], doc_id, self.publisher, log)
 
-
-def public(doc: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The document without the runtime's bookkeeping fields."""
-    if doc is None:
+    @staticmethod
+    def prior_reply(doc: Mapping[str, Any] | None, key: str) -> Response | None:
+        """The reply a commit under ``key`` left on ``doc``, if one did."""
+        for receipt in (doc or {}).get(RECEIPTS, []):
+            if receipt["key"] == key:
+                return Response.from_record(receipt["reply"])
         return None
-    return {k: v for k, v in doc.items() if k not in INTERNAL_FIELDS}
+
+    def purge(self, collection: str, filter: dict[str, Any]) -> int:
+        """Delete the documents matching ``filter`` whose outbox holds nothing unpublished."""
+        return self.db[collection].delete_many({"$and": [filter, {PENDING: {"$ne": True}}]}).deleted_count

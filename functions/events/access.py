@@ -7,15 +7,11 @@ the commit is conditional on, so a retried request still replays its first reply
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from collections.abc import Callable
-
-from runtime.contract import Response
-from runtime.errors import Conflict, Forbidden, NotFound
-from runtime.store import Emit
-from runtime.store import RECEIPTS
+from runtime import Conflict, Emit, Forbidden, NotFound, Response
 
 from . import model
 
@@ -47,18 +43,10 @@ def owned_event(ctx, event_id: str) -> dict[str, Any]:
     return doc
 
 
-def prior_reply(doc: dict[str, Any] | None, key: str) -> Response | None:
-    """The reply an earlier attempt with this key committed on this event, if any."""
-    for receipt in (doc or {}).get(RECEIPTS, []):
-        if receipt["key"] == key:
-            return Response.from_record(receipt["reply"])
-    return None
-
-
 def current(ctx, event_id: str) -> tuple[dict[str, Any] | None, Response | None]:
     """The event now, and the reply to replay if this invocation's key already committed on it."""
     doc = ctx.db[model.EVENTS].find_one({"_id": event_id})
-    return doc, prior_reply(doc, ctx.key)
+    return doc, ctx.prior_reply(doc)
 
 
 Plan = Callable[[dict[str, Any]], tuple[dict[str, Any], list[Emit], Response]]

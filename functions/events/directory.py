@@ -8,17 +8,8 @@ A user the mirror knows as deleted is not asked about again.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
-
-from runtime.errors import Unavailable
 
 from . import model
-
-READ_THROUGH_TIMEOUT_SECONDS = 3.0
-
-
-def users_base_url(config) -> str:
-    return config.get("USERS_URL", "") or f"http://users.{config.public_host}"
 
 
 def roles(ctx, user_ids: Iterable[str]) -> dict[str, str | None]:
@@ -31,28 +22,8 @@ def roles(ctx, user_ids: Iterable[str]) -> dict[str, str | None]:
         if user is not None:
             found[user_id] = None if user.get("deleted") else user.get("role")
         else:
-            found[user_id] = (_fetch_user(ctx, user_id) or {}).get("role")
+            found[user_id] = (ctx.ask("users", "/{}", user_id) or {}).get("role")
     return found
-
-
-def _fetch_user(ctx, user_id: str) -> dict[str, Any] | None:
-    import httpx
-
-    headers = {"Accept": "application/json"}
-    host = ctx.config.get("USERS_HOST", "")
-    if host:  # the local runner's gateway routes by Host header on 127.0.0.1
-        headers["Host"] = host
-    try:
-        response = httpx.get(f"{users_base_url(ctx.config).rstrip('/')}/{user_id}", headers=headers,
-                             timeout=READ_THROUGH_TIMEOUT_SECONDS)
-    except httpx.HTTPError as exc:
-        raise Unavailable("The users service could not be reached; try again.") from exc
-    if response.status_code == 404:
-        return None
-    if response.status_code != 200:
-        ctx.log.warning("users read-through failed", fields={"status": response.status_code})
-        raise Unavailable("The users service could not answer; try again.")
-    return response.json()
 
 
 def collaborator_problems(ctx, collaborator_ids: list[str]) -> list[dict[str, str]]:

@@ -14,17 +14,13 @@ tombstone so the ``event.deleted`` it emits leaves through its outbox and retrie
 """
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from pydantic import field_validator, model_validator
 
-from runtime import ordering
-from runtime.errors import Conflict, InvalidInput
-from runtime.store import Emit
-from runtime.validation import Strict
+from runtime import Conflict, Emit, InvalidInput, Strict, index, stamp, stored_date
 
 from .ranking import price_summary, publication_score
 
@@ -50,24 +46,17 @@ TAGS: dict[str, tuple[str, ...]] = {
 }
 _TAG_BY_KEY = {tag.lower(): tag for tags in TAGS.values() for tag in tags}
 
-_indexed: set[str] = set()
-
-
-def ensure_indexes(db) -> None:
-    """Declared once per process and database (``create_index`` is idempotent, but each call is a round trip)."""
-    if db.name in _indexed:
-        return
-    events = db[EVENTS]
-    events.create_index([("status", 1), ("date", 1), ("_id", 1)], name="status_date")
-    events.create_index([("creatorId", 1), ("date", 1)], name="creator_date")
-    events.create_index("collaboratorIds", name="collaborators")
-    events.create_index([("status", 1), ("popularity", -1), ("_id", 1)], name="status_popularity")
-    events.create_index([("status", 1), ("instant", -1), ("_id", 1)], name="status_instant")
-    events.create_index([("status", 1), ("minPrice", 1), ("date", 1), ("_id", 1)], name="status_price")
-    events.create_index("ticketTypes.id", name="ticket_types")
-    events.create_index("deletedTicketTypes", name="deleted_ticket_types")
-    events.create_index([("geo", "2dsphere")], name="geo")  # $near (docs/store.md: not honoured by the stand-in)
-    _indexed.add(db.name)
+INDEXES = (
+    index(EVENTS, "status", "date", "_id", name="status_date"),
+    index(EVENTS, "creatorId", "date", name="creator_date"),
+    index(EVENTS, "collaboratorIds", name="collaborators"),
+    index(EVENTS, "status", ("popularity", -1), "_id", name="status_popularity"),
+    index(EVENTS, "status", ("instant", -1), "_id", name="status_instant"),
+    index(EVENTS, "status", "minPrice", "date", "_id", name="status_price"),
+    index(EVENTS, "ticketTypes.id", name="ticket_types"),
+    index(EVENTS, "deletedTicketTypes", name="deleted_ticket_types"),
+    index(EVENTS, ("geo", "2dsphere"), name="geo"),  # $near (docs/store.md: not honoured by the stand-in)
+)
 
 
 def parse_date(value: str) -> str:
@@ -82,10 +71,6 @@ def parse_date(value: str) -> str:
         except ValueError:
             continue
     raise ValueError("a date-time such as 2026-07-15T20:00:00 (UTC, no zone)")
-
-
-def as_stored_date(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def title_key(title: str) -> str:
@@ -221,7 +206,7 @@ def publish_problems(values: Any, now: datetime, *, future_date: bool = True) ->
 
     problems = [{"field": f, "message": "required to publish"}
                 for f in ("title", "description", "location", "date") if not get(f)]
-    if future_date and get("date") and get("date") <= as_stored_date(now):
+    if future_date and get("date") and get("date") <= stored_date(now):
         problems.append({"field": "date", "message": "must be in the future to publish"})
     return problems
 
@@ -231,10 +216,6 @@ def invalid(details: list[dict[str, str]]) -> InvalidInput:
 
 
 # ---- the document ---------------------------------------------------------------------------------------------
-
-def new_event_id(function: str, key: str) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"eventonight/{function}/{key}"))
-
 
 def geo_point(location: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """The GeoJSON point the 2dsphere index holds (longitude first), or None without coordinates."""
@@ -278,14 +259,6 @@ def can_see(doc: dict[str, Any] | None, user_id: str | None) -> bool:
     if doc is None or doc.get("status") == DELETED:
         return False
     return doc["status"] != "DRAFT" or is_member(doc, user_id)
-
-
-def visible_filter(user_id: str | None) -> dict[str, Any]:
-    """The same rule as ``can_see``, as a query."""
-    if user_id is None:
-        return {"status": {"$in": ["PUBLISHED", "COMPLETED", "CANCELLED"]}}
-    return {"status": {"$in": list(STATUSES)},
-            "$or": [{"status": {"$ne": "DRAFT"}}, {"creatorId": user_id}, {"collaboratorIds": user_id}]}
 
 
 def view(doc: dict[str, Any]) -> dict[str, Any]:
@@ -358,7 +331,7 @@ def _epoch_ms(instant: str) -> int:
 
 def _sequenced(event_type: str, doc: dict[str, Any], data: dict[str, Any]) -> Emit:
     """Every event carries the document version as its ``sequence``, so consumers can drop stale ones."""
-    return Emit(event_type, data, subject=doc["_id"], extensions=ordering.stamp(doc["_version"]))
+    return Emit(event_type, data, subject=doc["_id"], extensions=stamp(doc["_version"]))
 
 
 def created_event(doc: dict[str, Any]) -> Emit:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from runtime.errors import BadRequest, Conflict
-from runtime.forms import Part
-from runtime.storage import check_image, storage_from_config
+from runtime import BadRequest, Conflict, Part, check_image, storage_from_config
 
 DEFAULT_KEY = "events/default.png"
 SECRETS = ["s3-access-key", "s3-secret-key"]

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from runtime.errors import InvalidInput, Unauthorized
-from runtime.validation import query_int
+from runtime import InvalidInput, Unauthorized, query_int, stored_date
 
 from . import model
 
@@ -175,7 +174,7 @@ def filters(q: SearchQuery, viewer: str | None, now: datetime) -> list[dict[str,
     if q.end_date:
         dates["$lte"] = q.end_date
     if q.other == "upcoming":
-        dates["$gte"] = max(dates.get("$gte", ""), model.as_stored_date(now))
+        dates["$gte"] = max(dates.get("$gte", ""), stored_date(now))
     if dates:
         clauses.append({"date": dates})
     if q.organization_id:

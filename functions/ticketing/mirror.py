@@ -7,100 +7,41 @@ carries sequence 0, so every real event is newer than it.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from runtime import ordering
-from runtime.errors import Unavailable
+from runtime import Mirror
 
 from functions.ticketing import model
 
-READ_THROUGH_TIMEOUT_SECONDS = 3.0
 TERMINAL = ("CANCELLED", "COMPLETED")
+STATUS_OF = {"event.published": "PUBLISHED", "event.cancelled": "CANCELLED", "event.completed": "COMPLETED"}
 
 
-def events_base_url(config) -> str:
-    return config.get("EVENTS_URL", "") or f"http://events.{config.public_host}"
+def event_state(event_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the mirror keeps of an ``event.*`` (the events group's field names are not ours: name → title)."""
+    state = {"status": data.get("status") or STATUS_OF.get(event_type)}
+    if event_type in ("event.created", "event.updated", "event.published"):
+        state.update(creatorId=data.get("creatorId"), collaboratorIds=data.get("collaboratorIds"),
+                     title=data.get("name"), date=data.get("date"))
+    return state
+
+
+EVENTS = Mirror(model.EVENTS, event_state, id_field="eventId")
 
 
 def find_event(ctx, event_id: str, *, read_through: bool = True) -> dict[str, Any] | None:
+    """The mirror's copy of the event (a tombstone included); read through when it does not know who organizes
+    it yet (no ``event.created`` so far) unless ``read_through`` is off."""
     doc = ctx.db[model.EVENTS].find_one({"_id": event_id})
     if not read_through or (doc is not None and (doc.get("creatorId") or doc.get("deleted"))):
         return doc
-    fetched = fetch_event(ctx, event_id)
+    fetched = ctx.ask("events", "/{}", event_id, as_caller=True)
     if fetched is None:
         return doc
+    organizers = {"creatorId": fetched.get("creatorId"), "collaboratorIds": fetched.get("collaboratorIds") or []}
     if doc is not None:  # an event.updated arrived before event.created: fill in who organizes it
-        ctx.db[model.EVENTS].update_one({"_id": event_id, "creatorId": {"$exists": False}}, {"$set": {
-            "creatorId": fetched.get("creatorId"), "collaboratorIds": fetched.get("collaboratorIds") or []}})
+        ctx.db[model.EVENTS].update_one({"_id": event_id, "creatorId": {"$exists": False}}, {"$set": organizers})
         return ctx.db[model.EVENTS].find_one({"_id": event_id})
-    seed = {"creatorId": fetched.get("creatorId"), "collaboratorIds": fetched.get("collaboratorIds") or [],
-            "status": fetched.get("status"), "date": fetched.get("date"), "title": fetched.get("title"),
-            "_seq": 0, "source": "read-through"}
-    from pymongo.errors import DuplicateKeyError
-
-    try:
-        ctx.db[model.EVENTS].update_one({"_id": event_id}, {"$setOnInsert": seed}, upsert=True)
-    except DuplicateKeyError:  # a mirror event landed meanwhile: it wins
-        pass
-    return ctx.db[model.EVENTS].find_one({"_id": event_id}) or {"_id": event_id, **seed}
-
-
-def fetch_event(ctx, event_id: str) -> dict[str, Any] | None:
-    """The event as the events group shows it to the caller; ``None`` when it does not exist (or is hidden)."""
-    import httpx
-
-    headers = {"Accept": "application/json"}
-    host = ctx.config.get("EVENTS_HOST", "")
-    if host:  # the local runner's gateway routes by Host header on 127.0.0.1
-        headers["Host"] = host
-    if ctx.http is not None and ctx.http.header("authorization"):
-        headers["Authorization"] = ctx.http.header("authorization")
-    try:
-        response = httpx.get(f"{events_base_url(ctx.config).rstrip('/')}/{event_id}", headers=headers,
-                             timeout=READ_THROUGH_TIMEOUT_SECONDS)
-    except httpx.HTTPError as exc:
-        raise Unavailable("The events service could not be reached; try again.") from exc
-    if response.status_code in (403, 404):
-        return None
-    if response.status_code != 200:
-        ctx.log.warning("events read-through failed", fields={"status": response.status_code})
-        raise Unavailable("The events service could not answer; try again.")
-    return response.json()
-
-
-def apply(ctx, event_type: str, data: dict[str, Any], sequence: int | None) -> bool:
-    """Apply one ``event.*`` to the mirror if it is newer than what the mirror holds; returns whether it applied.
-
-    With a ``sequence`` (the event aggregate's version) the newest wins and duplicates or stale events change
-    nothing; a deletion leaves a tombstone so a late ``event.created`` cannot resurrect it. Without one, a
-    terminal status (cancelled, completed) is never left but for a deletion, and a deletion is final.
-    """
-    from runtime.contract import ACCEPTED
-
-    event_id = data["eventId"]
-    state: dict[str, Any] = {}
-    if event_type in ("event.created", "event.updated"):
-        state["status"] = data["status"]
-        for source, target in (("creatorId", "creatorId"), ("collaboratorIds", "collaboratorIds"),
-                               ("name", "title"), ("date", "date")):
-            if data.get(source) is not None:
-                state[target] = data[source]
-    elif event_type == "event.published":
-        state.update(status="PUBLISHED", title=data.get("name"), creatorId=data.get("creatorId"))
-        if data.get("date"):
-            state["date"] = data["date"]
-    elif event_type == "event.cancelled":
-        state["status"] = "CANCELLED"
-    elif event_type == "event.completed":
-        state["status"] = "COMPLETED"
-    elif event_type == "event.deleted":
-        state.update(deleted=True)
-    state = {k: v for k, v in state.items() if v is not None}
-    if sequence is not None:
-        state["_seq"] = sequence
-        guard = ordering.newer(event_id, sequence)
-    else:
-        guard = {"_id": event_id, "deleted": {"$ne": True}}
-        if event_type != "event.deleted":  # a cancelled or completed event may still be deleted
-            guard["status"] = {"$nin": list(TERMINAL)}
-    return ctx.commit(model.EVENTS, guard, {"$set": state}, upsert=True, reply=ACCEPTED) is not None
+    return EVENTS.seed(ctx, event_id, {**organizers, "status": fetched.get("status"), "date": fetched.get("date"),
+                                       "title": fetched.get("title"), "source": "read-through"})

@@ -19,16 +19,13 @@ Collections (database ``eventonight_ticketing``):
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from runtime import ordering
-from runtime.errors import Forbidden, InvalidInput, NotFound
-from runtime.store import Emit
-from runtime.validation import Strict
+from runtime import Emit, Forbidden, InvalidInput, NotFound, Strict, index, iso, stamp
 
 TICKET_TYPES, ORDERS, TICKETS, EVENTS, USERS = "ticket_types", "orders", "tickets", "events", "users"
 LANGUAGES = ("en", "it", "es", "fr", "de")
@@ -40,42 +37,20 @@ MAX_ITEMS = 20  # tickets per checkout
 ON_SALE = "PUBLISHED"
 
 
-_indexed: set[str] = set()
-
-
-def ensure_indexes(db) -> None:
-    """The group's indexes, declared once per process and database (``create_index`` is idempotent)."""
-    if db.name in _indexed:
-        return
-    types = db[TICKET_TYPES]
-    types.create_index([("eventId", 1), ("type", 1)], unique=True, name="event_type")
-    orders = db[ORDERS]
-    orders.create_index([("status", 1), ("createdAt", 1)], name="status_created")
-    orders.create_index([("sessionId", 1)], name="session", sparse=True)
-    orders.create_index([("eventId", 1), ("status", 1)], name="event_status")
-    tickets = db[TICKETS]
-    tickets.create_index([("userId", 1), ("purchaseDate", -1)], name="user_purchase")
-    tickets.create_index([("orderId", 1)], name="order")
-    tickets.create_index([("eventId", 1), ("status", 1)], name="event_status")
-    _indexed.add(db.name)
+INDEXES = (
+    index(TICKET_TYPES, "eventId", "type", name="event_type", unique=True),
+    index(ORDERS, "status", "createdAt", name="status_created"),
+    index(ORDERS, "sessionId", name="session", sparse=True),
+    index(ORDERS, "eventId", "status", name="event_status"),
+    index(TICKETS, "userId", ("purchaseDate", -1), name="user_purchase"),
+    index(TICKETS, "orderId", name="order"),
+    index(TICKETS, "eventId", "status", name="event_status"),
+)
 
 
 def derived_id(prefix: str, *parts: str) -> str:
-    """A deterministic id: retries with one idempotency key converge on one document."""
+    """A deterministic id from other ids (a ticket from its order and position): retries converge on one document."""
     return f"{prefix}_{uuid.uuid5(uuid.NAMESPACE_URL, 'eventonight/ticketing/' + '/'.join(parts))}"
-
-
-def iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def stored_date(moment: datetime) -> str:
-    """The events group's date format: UTC wall time without a zone (sorts chronologically as a string)."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def minor_units(amount: float) -> int:
@@ -158,7 +133,7 @@ def ticket_type_event(kind: str, doc: dict[str, Any], price: float | None = None
     if kind != "ticket-type.deleted":
         data.update(price=doc["price"] if price is None else price, type=doc["type"],
                     totalQuantity=doc["available"] + doc["sold"])
-    return Emit(kind, data, subject=doc["_id"], extensions=ordering.stamp(doc.get("_version", 1)))
+    return Emit(kind, data, subject=doc["_id"], extensions=stamp(doc.get("_version", 1)))
 
 
 def ticket_type_deletion(doc: dict[str, Any], now: datetime) -> tuple[dict[str, Any], Emit]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from runtime.errors import Unavailable
+from runtime import Unavailable
 
 DEFAULT_TIMEOUT_SECONDS = (3.0, 6.0)  # connect, read: well inside the functions' 10-20 s timeouts
 _clients: dict[tuple[str, str, int], Any] = {}
@@ -36,12 +36,6 @@ def client(config):
                 key, max_network_retries=retries, http_client=stripe.RequestsClient(timeout=DEFAULT_TIMEOUT_SECONDS),
                 **kwargs)
         return _clients[(key, base, retries)]
-
-
-def is_stripe_error(exc: BaseException) -> bool:
-    import stripe
-
-    return isinstance(exc, stripe.StripeError)
 
 
 def create_session(config, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from runtime import Response
+
 REQUIREMENTS = ("qrcode", "reportlab")
 QR_SIZE_POINTS = 180
 LABELS = {  # the reference's five languages (reference-core §4.5)
@@ -75,8 +77,6 @@ def render(tickets: list[dict[str, Any]], events: dict[str, dict[str, Any]], pub
 
 
 def response(tickets: list[dict[str, Any]], db, public_host: str, filename: str):
-    from runtime.contract import Response
-
     from functions.ticketing import model
 
     ids = sorted({t["eventId"] for t in tickets})

@@ -17,24 +17,17 @@ the others match nothing. Step 6 runs right after it and again from the sweeper 
 """
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from runtime.contract import Response
+from runtime import Response
 
 from functions.ticketing import model
 
 SESSION_LIFETIME = timedelta(minutes=30)
 PURCHASING = {"en": "Purchasing tickets for: {}", "it": "Acquisto biglietti per: {}",
               "es": "Compra de entradas para: {}", "fr": "Achat de billets pour : {}", "de": "Ticketkauf für: {}"}
-
-
-def sub_context(ctx, suffix: str):
-    """A context whose key is this invocation's key scoped to one document (for functions that commit several
-    documents of one collection: each commit's receipt and outbox ids must be its own)."""
-    return dataclasses.replace(ctx, key=f"{ctx.key}/{suffix}")
 
 
 # ---- step 2: holds --------------------------------------------------------------------------------------------
@@ -125,8 +118,17 @@ def session_params(order: dict[str, Any], config) -> dict[str, Any]:
 
 # ---- step 5: the decision -------------------------------------------------------------------------------------
 
+def request_cancellation(db, order_id: str) -> None:
+    """The buyer asked to cancel: whoever then decides the order (our cancel link, or the ``expired`` webhook that
+    expiring the session makes Stripe send) records the buyer's reason, not the session's expiry."""
+    db[model.ORDERS].update_one({"_id": order_id, "status": "PENDING"}, {"$set": {"cancelRequested": True}})
+
+
 def cancel(ctx, order: dict[str, Any], reason: str, reply: Response) -> Response | None:
-    """PENDING → CANCELLED with ``payments.order.rejected``, then release; ``None`` if the order had moved on."""
+    """PENDING → CANCELLED with ``payments.order.rejected``, then release; ``None`` if the order had moved on.
+    A buyer's own request (``request_cancellation``) outranks any other reason."""
+    current = ctx.db[model.ORDERS].find_one({"_id": order["_id"]}, {"cancelRequested": 1}) or {}
+    reason = "cancelled_by_user" if current.get("cancelRequested") else reason
     result = ctx.commit(model.ORDERS, {"_id": order["_id"], "status": "PENDING"},
                         {"$set": {"status": "CANCELLED", "reason": reason, "updatedAt": ctx.now}},
                         reply=reply, emit=[model.order_event("payments.order.rejected", order, reason=reason)])

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from runtime.errors import Forbidden
-from runtime.validation import parse
+from runtime import Forbidden, parse
 
 
 def check_owner(ctx) -> str:

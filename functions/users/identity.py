@@ -5,11 +5,9 @@
 from __future__ import annotations
 
 import base64
-import dataclasses
 from typing import Any
 
-from runtime.contract import Response
-from runtime.errors import Conflict, FunctionError, NotFound, Unauthorized
+from runtime import Conflict, FunctionError, NotFound, Response, Unauthorized
 
 from functions.users import model
 from functions.users.keycloak import KeycloakClient, Tokens, keycloak_from_config
@@ -62,9 +60,7 @@ def load_or_repair(ctx, access_token: str, idp: KeycloakClient) -> dict[str, Any
       username is free for a new registration;
     - a deletion that removed the profile but not the identity: delete the identity.
     """
-    from runtime.invoke import default_runtime  # the verifier is per process, shared with the pipeline
-
-    principal = default_runtime().verifier().verify(access_token)
+    principal = ctx.verify_token(access_token)
     users = ctx.db[model.COLLECTION]
     doc = users.find_one({"_id": principal.user_id})
     if model.is_deleted(doc):
@@ -83,9 +79,8 @@ def load_or_repair(ctx, access_token: str, idp: KeycloakClient) -> dict[str, Any
         raise NotFound("This account has no profile and cannot be repaired; register again.")
     registration = model.Registration.model_construct(username=username, email=email, password="", role=role)
     doc = model.new_document(principal.user_id, registration, principal.subject, model.default_avatar(ctx.config))
-    repair = dataclasses.replace(ctx, key=f"repair/{principal.user_id}")
+    repair = ctx.keyed(f"repair/{principal.user_id}")  # two logins racing repair it once
     ctx.log.warning("repairing a profile missing after registration", fields={"user": principal.user_id})
-    model.ensure_indexes(ctx.db)
     repair.commit(model.COLLECTION, {"_id": principal.user_id}, {"$setOnInsert": doc}, upsert=True,
                   reply=Response(200), emit=[model.user_event("user.created", doc)])
     return users.find_one({"_id": principal.user_id}) or doc

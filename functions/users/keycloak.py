@@ -22,12 +22,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from runtime.config import Secret
-from runtime.errors import (Conflict, InternalError, InvalidInput, NotFound, TooManyRequests, Unauthorized,
-                            Unavailable)
+from runtime import Conflict, InternalError, InvalidInput, NotFound, Secret, TooManyRequests, Unauthorized, Unavailable
 
 if TYPE_CHECKING:  # pragma: no cover
-    from runtime.config import Config
+    from runtime import Config
 
 DEFAULT_REALM = "eventonight"
 DEFAULT_CLIENT_ID = "users-service"

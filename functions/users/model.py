@@ -6,16 +6,12 @@ lookup a single indexed read). Username and e-mail are unique case-insensitively
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, ValidationInfo, field_validator
 
-from runtime import ordering
-from runtime.errors import InvalidInput
-from runtime.store import Emit
-from runtime.validation import Strict
+from runtime import Emit, InvalidInput, Strict, index, stamp
 
 COLLECTION = "users"
 ROLES = ("member", "organization")
@@ -33,11 +29,9 @@ SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT = 10, 20
 AVATAR_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
 
-def ensure_indexes(db) -> None:
-    users = db[COLLECTION]
-    users.create_index("usernameKey", unique=True, name="username_unique")
-    users.create_index("emailKey", unique=True, name="email_unique")
-    users.create_index("nameKey", name="name_prefix")
+INDEXES = (index(COLLECTION, "usernameKey", name="username_unique", unique=True),
+           index(COLLECTION, "emailKey", name="email_unique", unique=True),
+           index(COLLECTION, "nameKey", name="name_prefix"))
 
 
 def search_key(text: str) -> str:
@@ -47,11 +41,6 @@ def search_key(text: str) -> str:
 
 def password_problems(password: str) -> list[str]:
     return [rule for check, rule in PASSWORD_RULES if not check(password)]
-
-
-def new_user_id(function: str, key: str) -> str:
-    """Deterministic from the invocation's idempotency key, so every retry of one registration converges."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"eventonight/{function}/{key}"))
 
 
 def default_avatar(config) -> str:
@@ -213,7 +202,7 @@ def tombstone_update(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
 def deleted_event(doc: dict[str, Any]) -> Emit:
     """``user.deleted``; its ``sequence`` is the tombstone's version, newer than every earlier event of the user."""
     return Emit("user.deleted", {"id": doc["_id"]}, subject=doc["_id"],
-                extensions=ordering.stamp(doc["_version"] + 1))
+                extensions=stamp(doc["_version"] + 1))
 
 
 def avatar_key(user_id: str, content_type: str) -> str:
@@ -252,7 +241,7 @@ def user_event(event_type: str, doc: dict[str, Any]) -> Emit:
             "email": doc["account"]["email"], "avatar": doc["profile"]["avatar"],
             "bio": doc["profile"].get("bio"), "interests": doc["account"].get("interests"),
             "language": doc["account"]["language"], "role": doc["role"]}
-    return Emit(event_type, data, subject=doc["_id"], extensions=ordering.stamp(doc["_version"]))
+    return Emit(event_type, data, subject=doc["_id"], extensions=stamp(doc["_version"]))
 
 
 def invalid(field: str, message: str) -> InvalidInput:

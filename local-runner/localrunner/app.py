@@ -12,11 +12,14 @@ import re
 import socket
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
-from runtime import envelope, invoke
+from runtime import envelope
 from runtime.broker import register_transport
+from runtime.config import DEFAULT_EXCHANGE
 from runtime.contract import EventTrigger, ScheduleTrigger
+from runtime.process import reset_default_runtime
 from runtime.registry import discover
 
 from . import idp as idp_module
@@ -46,6 +49,7 @@ def cron_period_seconds(cron: str) -> float:
 @dataclass
 class Settings:
     platform: str = "knative"  # or "openfaas": which entry points and delivery semantics to emulate
+    namespace: str = DEFAULT_EXCHANGE  # the exchange, the queues' prefix and the databases' prefix (<ns>_<group>)
     mongo_uri: str | None = None  # required: a MongoDB or the stand-in
     amqp_url: str | None = None  # None → the in-memory bus
     s3_endpoint_url: str | None = None  # S3 / MinIO / the SeaweedFS stand-in (scripts/s3-standin)
@@ -73,6 +77,8 @@ class LocalPlatform:
         self._server = None
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._answered: Counter[str] = Counter()
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
     def start(self) -> LocalPlatform:
@@ -80,19 +86,20 @@ class LocalPlatform:
         self.idp = idp_module.serve(host=s.host, port=s.idp_port)
         amqp_url = s.amqp_url or MEMORY_URL
         env = {"MONGO_URI": s.mongo_uri, "AMQP_URL": amqp_url, "OIDC_ISSUER": self.idp.issuer,
+               "DATABASE_PREFIX": f"{s.namespace}_", "EVENT_EXCHANGE": s.namespace,
                "PUBLIC_HOST": s.public_host or f"localhost:{s.port}",
                "SECRET_KEYCLOAK_CLIENT_SECRET": USERS_SERVICE_SECRET, "S3_ENDPOINT_URL": s.s3_endpoint_url or "",
                "SECRET_S3_ACCESS_KEY": S3_DEV_KEY, "SECRET_S3_SECRET_KEY": S3_DEV_KEY,
                "USERS_URL": self.url, "USERS_HOST": "users.localhost",  # the events group's read-through
                **self._start_stripe(), **s.extra_env}
         os.environ.update(env)
-        invoke._default_runtime = None  # functions read their configuration afresh, as a new container would
+        reset_default_runtime()  # functions read their configuration afresh, as a new container would
         consumers = [spec for spec in self.specs if isinstance(spec.trigger, EventTrigger)]
         if s.amqp_url:
-            self.bus = RabbitBus(s.amqp_url, backoff_ms=s.backoff_ms)
+            self.bus = RabbitBus(s.amqp_url, s.namespace, backoff_ms=s.backoff_ms)
         else:
             self.bus = MemoryBus(backoff_ms=s.backoff_ms)
-            register_transport("memory", lambda url: self.bus)
+            register_transport("memory", lambda url, exchange: self.bus)
         self.bus.start(consumers, self.deliver)
         self._serve_gateway()
         if s.schedules:
@@ -103,7 +110,8 @@ class LocalPlatform:
                     self._every(period, self.tick, spec)
         return self
 
-    def stop(self) -> None:
+    def stop(self, *, remove: bool = False) -> None:
+        """Stop every part; ``remove`` also deletes this namespace's databases, queues and exchange."""
         self._stop.set()
         if self._server is not None:
             self._server.should_exit = True
@@ -115,6 +123,17 @@ class LocalPlatform:
             self.idp.stop()
         if self.stripe is not None:
             self.stripe.stop()
+        if remove:
+            self._remove_data()
+
+    def _remove_data(self) -> None:
+        from runtime.store import mongo_client
+
+        if isinstance(self.bus, RabbitBus):
+            self.bus.delete_all([spec for spec in self.specs if isinstance(spec.trigger, EventTrigger)])
+        client = mongo_client(self.settings.mongo_uri)
+        for group in sorted({spec.group for spec in self.specs}):
+            client.drop_database(self.database(group))
 
     def __enter__(self):
         return self.start()
@@ -140,6 +159,14 @@ class LocalPlatform:
     @property
     def url(self) -> str:
         return f"http://{self.settings.host}:{self.settings.port}"
+
+    @property
+    def exchange(self) -> str:
+        return self.settings.namespace
+
+    def database(self, group: str) -> str:
+        """The name of ``group``'s database on this platform."""
+        return f"{self.settings.namespace}_{group}"
 
     def _serve_gateway(self) -> None:
         import uvicorn
@@ -169,7 +196,15 @@ class LocalPlatform:
     def deliver(self, spec, message) -> int:
         """One broker delivery through the platform's trigger; the function's HTTP status decides ack/retry."""
         status, _, _ = self.platform.deliver(spec, message)
+        with self._lock:
+            self._answered[spec.name] += 1
         return status
+
+    def answered(self, function: str) -> int:
+        """How many broker deliveries ``function`` has answered so far (any status): what an operator's metrics
+        show, and how a test knows that every copy of a duplicated event has landed."""
+        with self._lock:
+            return self._answered[function]
 
     def spec(self, name: str):
         return next(s for s in self.specs if s.name == name)

@@ -1,10 +1,11 @@
 """The broker triggers, as the platforms deliver: RabbitMQ for real, or an in-memory bus as the no-install default.
 
-Topology on RabbitMQ, per event-triggered function ``F`` (declared idempotently at start):
+Topology on RabbitMQ, per event-triggered function ``F`` and exchange ``X`` (``eventonight`` unless a namespace
+keeps a test or a second deployment apart), declared idempotently at start:
 
-    exchange eventonight (topic) ──type──▶ fn.F (quorum, durable; x-delivery-limit as a poison-message guard)
-    fn.F.retry.<ms> (one per backoff step, x-message-ttl=<ms>) ──expired──▶ fn.F
-    fn.F.dlq (quorum, durable): what failed for good, with the reason in its headers
+    exchange X (topic) ──type──▶ X.F (quorum, durable; x-delivery-limit as a poison-message guard)
+    X.F.retry.<ms> (one per backoff step, x-message-ttl=<ms>) ──expired──▶ X.F
+    X.F.dlq (quorum, durable): what failed for good, with the reason in its headers
 
 A delivery is acked only after the function answered: 2xx → ack; a retryable answer (404/409/429/5xx, the
 Knative table) → republished to the next retry queue with a confirm, then acked; a final answer (other 4xx) or
@@ -18,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from runtime.envelope import EXCHANGE, AmqpMessage
+from runtime.envelope import AmqpMessage
 from runtime.errors import is_retryable_status
 
 log = logging.getLogger("localrunner.bus")
@@ -29,17 +30,16 @@ DELIVERY_LIMIT = 20
 PARALLELISM = 4  # concurrent deliveries per function, as the generated Knative Triggers' parallelism annotation
 
 
-def queue_name(spec) -> str:
-    return f"fn.{spec.name}"
 
 
 class RabbitBus:
     """``parallelism`` consumer threads per function over real RabbitMQ (pika), each reconnecting with backoff.
     Deliveries are therefore not FIFO, as on Knative with parallelism > 1: handlers order by ``sequence``."""
 
-    def __init__(self, amqp_url: str, backoff_ms: tuple[int, ...] = DEFAULT_BACKOFF_MS, prefetch: int = 2,
-                 parallelism: int = PARALLELISM):
+    def __init__(self, amqp_url: str, exchange: str, backoff_ms: tuple[int, ...] = DEFAULT_BACKOFF_MS,
+                 prefetch: int = 2, parallelism: int = PARALLELISM):
         self.amqp_url = amqp_url
+        self.exchange = exchange
         self.backoff_ms = tuple(backoff_ms)
         self.prefetch = prefetch
         self.parallelism = parallelism
@@ -56,18 +56,35 @@ class RabbitBus:
         params.socket_timeout = 3
         return pika.BlockingConnection(params)
 
+    def queue_name(self, spec) -> str:
+        return f"{self.exchange}.{spec.name}"
+
     def declare(self, channel, spec) -> None:
-        name = queue_name(spec)
-        channel.exchange_declare(EXCHANGE, exchange_type="topic", durable=True)
+        name = self.queue_name(spec)
+        channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
         channel.queue_declare(name, durable=True, arguments={
             "x-queue-type": "quorum", "x-delivery-limit": DELIVERY_LIMIT,
             "x-dead-letter-exchange": "", "x-dead-letter-routing-key": f"{name}.dlq"})
         channel.queue_declare(f"{name}.dlq", durable=True, arguments={"x-queue-type": "quorum"})
         for event_type in spec.trigger.types:
-            channel.queue_bind(name, EXCHANGE, routing_key=event_type)
+            channel.queue_bind(name, self.exchange, routing_key=event_type)
         for delay in self.backoff_ms:
             channel.queue_declare(f"{name}.retry.{delay}ms", durable=True, arguments={
                 "x-message-ttl": delay, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": name})
+
+    def delete_all(self, specs, *, exchange: bool = True) -> None:
+        """Remove what ``declare`` made for ``specs`` (and the exchange): a namespace's topology, gone for good."""
+        connection = self._connect()
+        try:
+            channel = connection.channel()
+            for spec in specs:
+                name = self.queue_name(spec)
+                for queue in (name, f"{name}.dlq", *(f"{name}.retry.{delay}ms" for delay in self.backoff_ms)):
+                    channel.queue_delete(queue)
+            if exchange:
+                channel.exchange_delete(self.exchange)
+        finally:
+            connection.close()
 
     def declare_all(self, specs) -> None:
         connection = self._connect()
@@ -104,7 +121,7 @@ class RabbitBus:
                     channel = connection.channel()
                     channel.confirm_delivery()
                     channel.basic_qos(prefetch_count=self.prefetch)
-                    for method, properties, body in channel.consume(queue_name(spec), inactivity_timeout=0.2):
+                    for method, properties, body in channel.consume(self.queue_name(spec), inactivity_timeout=0.2):
                         if self._stop.is_set():
                             break
                         if method is None:
@@ -137,7 +154,7 @@ class RabbitBus:
             channel.basic_ack(method.delivery_tag)
             return
         retries = int(headers.get("x-retries", 0))
-        name = queue_name(spec)
+        name = self.queue_name(spec)
         out_headers = {**headers, "x-original-routing-key": message.routing_key, "x-last-status": status}
         if is_retryable_status(status) and retries < len(self.backoff_ms):
             target = f"{name}.retry.{self.backoff_ms[retries]}ms"
@@ -155,7 +172,7 @@ class RabbitBus:
         connection = self._connect()
         try:
             channel = connection.channel()
-            for name in (queue_name(spec), f"{queue_name(spec)}.dlq"):
+            for name in (self.queue_name(spec), f"{self.queue_name(spec)}.dlq"):
                 channel.queue_purge(name)
         finally:
             connection.close()
@@ -167,7 +184,7 @@ class RabbitBus:
         try:
             channel = connection.channel()
             while True:
-                method, properties, body = channel.basic_get(f"{queue_name(spec)}.dlq", auto_ack=True)
+                method, properties, body = channel.basic_get(f"{self.queue_name(spec)}.dlq", auto_ack=True)
                 if method is None:
                     return out
                 out.append(AmqpMessage(method.routing_key, body, properties.content_type or "",

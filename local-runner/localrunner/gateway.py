@@ -13,7 +13,6 @@ from runtime.contract import HttpTrigger
 from runtime.invoke import CORS_HEADERS
 
 
-
 def _not_found(message: str) -> tuple[int, dict[str, str], bytes]:
     return 404, {"Content-Type": "application/json"}, json.dumps({"error": "not_found", "message": message}).encode()
 
@@ -30,10 +29,6 @@ class Routes:
             if spec.group == group and spec.trigger.method == method and spec.trigger.pattern().match(path):
                 return spec
         return None
-
-    def methods_for(self, group: str, path: str) -> list[str]:
-        return sorted({s.trigger.method for s in self._table if s.group == group and s.trigger.pattern().match(path)})
-
 
 def create_app(specs: Iterable, platform):
     """A plain ASGI app (served by uvicorn): the gateway in front of every HTTP function."""

@@ -16,7 +16,7 @@ import socket
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
-from runtime import envelope
+from runtime import entry_points, envelope
 from runtime.envelope import AmqpMessage
 
 Reply = tuple[int, dict[str, str], bytes]
@@ -58,7 +58,8 @@ class OpenFaaS:
     def call_http(self, spec, method: str, path: str, query_string: str, headers: dict[str, str],
                   body: bytes) -> Reply:
         event = OpenFaaSEvent(body, headers, method, MultiDict(parse_qsl(query_string, keep_blank_values=True)), path)
-        result = spec.handle(event, OpenFaaSContext())
+        handle, _ = entry_points(spec)  # what the function's module exports as handle
+        result = handle(event, OpenFaaSContext())
         if isinstance(result, tuple):  # (bytes, status, headers), passed to Flask unchanged by the template
             payload, status, out_headers = result
             return status, dict(out_headers), payload
@@ -84,7 +85,8 @@ class Knative:
 
     def _instance(self, spec):
         if spec.name not in self._instances:
-            instance = spec.new()
+            _, new = entry_points(spec)  # what the function's module exports as new
+            instance = new()
             instance.start({})
             self._instances[spec.name] = instance
         return self._instances[spec.name]

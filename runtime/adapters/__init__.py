@@ -2,19 +2,11 @@
 pipeline, and encodes the ``Response`` back. No HTTP or AMQP types reach a function's ``main``."""
 from __future__ import annotations
 
-import json
+from ..contract import FunctionSpec
+from . import knative, openfaas
 
-from ..contract import Response
 
-
-def encode_body(response: Response) -> tuple[bytes, dict[str, str]]:
-    """The response body as bytes and the headers to send with it (JSON unless the function chose otherwise)."""
-    headers = dict(response.headers)
-    body = response.body
-    if body is None:
-        return b"", headers
-    if isinstance(body, (bytes, bytearray)):
-        headers.setdefault("Content-Type", "application/octet-stream")
-        return bytes(body), headers
-    headers.setdefault("Content-Type", "application/json")
-    return json.dumps(body, default=str).encode(), headers
+def entry_points(spec: FunctionSpec):
+    """``(handle, new)``: the OpenFaaS python3-http and the Knative func-python entry points of ``spec``,
+    exported side by side by every handler module (``handle, new = entry_points(main)``)."""
+    return openfaas.entry_point(spec), knative.entry_point(spec)

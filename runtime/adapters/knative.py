@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 
-from ..invoke import RawHttp, default_runtime, invoke
-from . import encode_body
+from ..invoke import RawHttp, invoke
+from ..process import default_runtime
+from .encoding import encode_body
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 

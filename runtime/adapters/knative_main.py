@@ -9,7 +9,6 @@ from __future__ import annotations
 
 def main() -> None:
     from func_python.http import serve
-
     from function import new  # the function folder, importable from the image's working directory
 
     serve(new)

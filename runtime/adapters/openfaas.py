@@ -9,7 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from ..invoke import RawHttp, invoke
-from . import encode_body
+from .encoding import encode_body
 
 
 def _query_string(query) -> str:

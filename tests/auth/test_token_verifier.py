@@ -11,8 +11,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from localrunner.idp import serve
 
+from localrunner.idp import serve
 from runtime import auth
 from runtime.auth import Principal, TokenVerifier, bearer_token, verifier_for
 from runtime.config import Config

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import pytest
+
 from localrunner.idp import DEFAULT_CLIENTS, serve
+from runtime.config import Secret
 
 from functions.users.keycloak import KeycloakClient
-from runtime.config import Secret
 
 USERS_SERVICE_SECRET = DEFAULT_CLIENTS["users-service"]["secret"]
 CLIENTS = {**DEFAULT_CLIENTS, "reporting": {"secret": "reporting-secret", "manage_users": False}}

@@ -11,12 +11,13 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+
 from localrunner.idp import serve
+from runtime.config import Config, Secret
+from runtime.errors import Conflict, InternalError, InvalidInput, NotFound, Unauthorized, Unavailable
 
 from functions.users import keycloak as kc
 from functions.users.keycloak import KeycloakClient, Tokens, keycloak_from_config
-from runtime.config import Config, Secret
-from runtime.errors import Conflict, InternalError, InvalidInput, NotFound, Unauthorized, Unavailable
 
 PASSWORD = "s3cret-pass!"
 

@@ -1,8 +1,13 @@
-"""The platform under test: the local runner over real RabbitMQ and the MongoDB stand-in (or real MongoDB)."""
+"""The platform under test: the local runner over real RabbitMQ and the MongoDB stand-in (or real MongoDB).
+
+Each test module gets a platform of its own, once per emulated platform, in a namespace of its own: its own
+exchange, queues and databases, all removed afterwards. So a test counts exactly its own records and events.
+"""
 from __future__ import annotations
 
 import os
 import threading
+import uuid
 
 import pytest
 
@@ -12,15 +17,21 @@ from localrunner.app import LocalPlatform, Settings, free_port
 FAST_BACKOFF_MS = (50, 100, 200)
 
 
-@pytest.fixture(scope="session", params=["knative", "openfaas"])
+@pytest.fixture(scope="module", params=["knative", "openfaas"])
 def platform(request, mongo_uri):
-    """The whole platform, once per emulated platform (each function behind that platform's entry point)."""
-    settings = Settings(platform=request.param, mongo_uri=mongo_uri, amqp_url=AMQP_URL,
-                        s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL"), port=free_port(),
+    """The whole platform for this module (each function behind that platform's entry point)."""
+    settings = Settings(platform=request.param, namespace=f"t{uuid.uuid4().hex[:12]}", mongo_uri=mongo_uri,
+                        amqp_url=AMQP_URL, s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL"), port=free_port(),
                         idp_port=free_port(), backoff_ms=FAST_BACKOFF_MS, relay_seconds=0.5)
     running = LocalPlatform(settings).start()
     yield running
-    running.stop()
+    running.stop(remove=True)
+
+
+@pytest.fixture
+def group_db(platform, mongo_client):
+    """``group_db("events")``: that group's database on this module's platform."""
+    return lambda group: mongo_client[platform.database(group)]
 
 
 @pytest.fixture
@@ -33,15 +44,15 @@ def api(platform):
 class Tap:
     """A private queue bound to some routing keys on ``eventonight``: what actually went over the wire."""
 
-    def __init__(self, *routing_keys):
+    def __init__(self, exchange, *routing_keys):
         import pika
 
         self.connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
         self.channel = self.connection.channel()
         self.queue = self.channel.queue_declare("", exclusive=True).method.queue
-        self.channel.exchange_declare("eventonight", exchange_type="topic", durable=True)
+        self.channel.exchange_declare(exchange, exchange_type="topic", durable=True)
         for key in routing_keys:
-            self.channel.queue_bind(self.queue, "eventonight", routing_key=key)
+            self.channel.queue_bind(self.queue, exchange, routing_key=key)
         self.messages = []
 
     def drain(self, until=lambda messages: False, timeout=10.0):
@@ -57,17 +68,26 @@ class Tap:
             self.messages.append((method, properties, body))
         return self.messages
 
+    def settle(self):
+        """Collect what is queued now. Functions publish before they answer (the outbox's fast path waits for the
+        broker's confirm), so once a call has answered, everything it emitted is here: nothing needs waiting for."""
+        while True:
+            method, properties, body = self.channel.basic_get(self.queue, auto_ack=True)
+            if method is None:
+                return self.messages
+            self.messages.append((method, properties, body))
+
     def close(self):
         if self.connection.is_open:
             self.connection.close()
 
 
 @pytest.fixture
-def tap():
+def tap(platform):
     taps = []
 
     def make(*routing_keys):
-        taps.append(Tap(*routing_keys))
+        taps.append(Tap(platform.exchange, *routing_keys))
         return taps[-1]
 
     yield make

@@ -38,10 +38,10 @@ class Api:
 
 
 class Broker:
-    """Publishes CloudEvents on ``eventonight`` as other groups would."""
+    """Publishes CloudEvents on the platform's exchange as other groups would."""
 
-    def __init__(self):
-        self.publisher = Publisher(AMQP_URL)
+    def __init__(self, exchange):
+        self.publisher = Publisher(AMQP_URL, exchange)
 
     def publish(self, event_type, data, *, sequence=None, event_id=None, time=None):
         event = envelope.new_event(event_type, f"/tests/{event_type}", data, event_id=event_id or str(uuid.uuid4()),
@@ -54,7 +54,7 @@ class Broker:
 
 
 @pytest.fixture
-def broker():
-    b = Broker()
+def broker(platform):
+    b = Broker(platform.exchange)
     yield b
     b.close()

@@ -14,6 +14,7 @@ from runtime import envelope
 from runtime.broker import Publisher
 from runtime.contract import function, on_event
 from runtime.errors import BadRequest, Unavailable
+
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 
 
@@ -26,40 +27,41 @@ def user_event(event_type, user_id, sequence, name="Org", event_id=None):
                               extensions={"sequence": str(sequence)})
 
 
-def handled(mongo_client, events):
-    ledger = mongo_client["eventonight_events"]["idempotency"]
+def handled(group_db, events):
+    ledger = group_db("events")["idempotency"]
     keys = {f"events-mirror-users:{envelope.dedup_key(e)}" for e in events}
     return ledger.count_documents({"_id": {"$in": list(keys)}, "status": "COMPLETED"}) == len(keys)
 
 
-def test_duplicated_and_reordered_user_events_leave_one_current_mirror_record(platform, mongo_client):
-    publisher = Publisher(AMQP_URL)
+def test_duplicated_and_reordered_user_events_leave_one_current_mirror_record(platform, group_db):
+    publisher = Publisher(AMQP_URL, platform.exchange)
     user_id = str(uuid.uuid4())
     created = user_event("user.created", user_id, 1, name="First name")
     updated = user_event("user.updated", user_id, 2, name="Second name")
+    before = platform.answered("events-mirror-users")
 
     for event in (updated, created, created, updated, created):  # newest first, then duplicates
         publisher.publish(envelope.to_amqp(event))
 
-    assert wait_until(lambda: handled(mongo_client, [created, updated]), timeout=15)
-    time.sleep(0.3)  # let the duplicates still in flight land too
-    mirror = list(mongo_client["eventonight_events"]["users"].find({"_id": user_id}))
+    assert wait_until(lambda: platform.answered("events-mirror-users") >= before + 5, timeout=15)  # all landed
+    assert handled(group_db, [created, updated])
+    mirror = list(group_db("events")["users"].find({"_id": user_id}))
     assert len(mirror) == 1
     assert mirror[0]["name"] == "Second name" and mirror[0]["_seq"] == 2 and mirror[0]["role"] == "organization"
     publisher.close_quietly()
 
 
-def test_a_late_user_created_cannot_resurrect_a_deleted_user(platform, mongo_client):
-    publisher = Publisher(AMQP_URL)
+def test_a_late_user_created_cannot_resurrect_a_deleted_user(platform, group_db):
+    publisher = Publisher(AMQP_URL, platform.exchange)
     user_id = str(uuid.uuid4())
     deleted, created = user_event("user.deleted", user_id, 3), user_event("user.created", user_id, 1)
 
     publisher.publish(envelope.to_amqp(deleted))
-    assert wait_until(lambda: handled(mongo_client, [deleted]), timeout=15)
+    assert wait_until(lambda: handled(group_db, [deleted]), timeout=15)
     publisher.publish(envelope.to_amqp(created))
-    assert wait_until(lambda: handled(mongo_client, [created]), timeout=15)
+    assert wait_until(lambda: handled(group_db, [created]), timeout=15)
 
-    mirror = mongo_client["eventonight_events"]["users"].find_one({"_id": user_id})
+    mirror = group_db("events")["users"].find_one({"_id": user_id})
     assert mirror["deleted"] is True and "role" not in mirror
     publisher.close_quietly()
 
@@ -84,18 +86,19 @@ def rejects(event, ctx):
 def test_failing_deliveries_are_retried_with_backoff_then_dead_lettered(platform, failing, attempts):
     calls = CALLS.setdefault(failing.name, [])
     calls.clear()
-    bus = RabbitBus(AMQP_URL, backoff_ms=(50, 100, 200))
+    bus = RabbitBus(AMQP_URL, platform.exchange, backoff_ms=(50, 100, 200))
     bus.declare_all([failing])
     bus.purge(failing)  # start empty: the other test function's events are routed here too
     knative = make_platform("knative")
     bus.start([failing], lambda spec, message: knative.deliver(spec, message)[0])
     event = envelope.new_event("event.completed", "/functions/events-test", {"eventId": str(uuid.uuid4())})
     try:
-        Publisher(AMQP_URL).publish(envelope.to_amqp(event))
+        Publisher(AMQP_URL, platform.exchange).publish(envelope.to_amqp(event))
         dead = []
         assert wait_until(lambda: dead.extend(bus.dead_letters(failing)) or dead, timeout=15)
     finally:
         bus.stop()
+        bus.delete_all([failing], exchange=False)  # the module's platform still uses the exchange
 
     assert calls == [event.get_id()] * attempts  # first delivery + one per backoff step, or none for a 4xx
     assert len(dead) == 1 and json.loads(dead[0].body)["id"] == event.get_id()
@@ -110,15 +113,15 @@ def rabbitmqctl(*args):
 
 @pytest.mark.chaos
 @pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs rabbitmqctl to stop the local broker")
-def test_broker_stopped_during_50_commands_loses_nothing_and_applies_nothing_twice(api, platform, mongo_client):
+def test_broker_stopped_during_50_commands_loses_nothing_and_applies_nothing_twice(api, platform, group_db):
     import pika
 
-    wire = "test.chaos.user-created"
+    wire = f"{platform.exchange}.chaos-wire"
     setup = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
     channel = setup.channel()
     channel.queue_declare(wire, durable=True)  # durable: it must survive the outage, unlike an exclusive tap
     channel.queue_purge(wire)
-    channel.queue_bind(wire, "eventonight", routing_key="user.created")
+    channel.queue_bind(wire, platform.exchange, routing_key="user.created")
     setup.close()
 
     users = [api.register() for _ in range(10)]
@@ -132,7 +135,7 @@ def test_broker_stopped_during_50_commands_loses_nothing_and_applies_nothing_twi
     ids = {u["id"] for u in users}
     assert len(ids) == 50
 
-    mirror = mongo_client["eventonight_events"]["users"]
+    mirror = group_db("events")["users"]
     assert wait_until(lambda: mirror.count_documents({"_id": {"$in": list(ids)}}) == 50, timeout=60)
     seen = []
     connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
@@ -151,9 +154,8 @@ def test_broker_stopped_during_50_commands_loses_nothing_and_applies_nothing_twi
     assert ids <= set(delivered)  # every event reached the broker
     docs = list(mirror.find({"_id": {"$in": list(ids)}}))
     assert len(docs) == 50 and all(d["_seq"] == 1 for d in docs)  # each applied once, none lost
-    ledger = mongo_client["eventonight_events"]["idempotency"]
+    ledger = group_db("events")["idempotency"]
     keys = [f"events-mirror-users:/functions/users-register#{json.loads(b)['id']}" for b in seen]
     assert ledger.count_documents({"_id": {"$in": keys}, "status": "COMPLETED"}) == 50
-    pending = mongo_client["eventonight_users"]["users"].count_documents({"_id": {"$in": list(ids)},
-                                                                         "_outbox_pending": True})
+    pending = group_db("users")["users"].count_documents({"_id": {"$in": list(ids)}, "_outbox_pending": True})
     assert pending == 0

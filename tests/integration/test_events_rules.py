@@ -1,14 +1,17 @@
 """The events group's pure rules, without the platform: ranking, price summary, PUT semantics, query parsing."""
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 
-from functions.events import model, search
-from functions.events.ranking import EPOCH, HALF_LIFE, WEIGHTS, decayed_weight, price_summary
+import moments
+from moments import FUTURE, PAST
 from runtime.errors import Conflict, InvalidInput, Unauthorized
 
-NOW = datetime(2026, 11, 25, 18, 0, tzinfo=timezone.utc)
+from functions.events import model, search
+from functions.events.ranking import EPOCH, HALF_LIFE, WEIGHTS, decayed_weight, price_summary
+
+NOW = moments.days_ahead(0, hour=18)
 
 
 def decayed_score(happenings, now):
@@ -44,7 +47,7 @@ def test_price_summary(types, summary):
 
 def stored_event(**fields):
     doc = {"_id": "e1", "status": "DRAFT", "creatorId": "org", "collaboratorIds": ["partner"], "title": "Night",
-           "titleKey": "night", "tags": ["Club"], "date": "2031-01-01T20:00:00", "_version": 3,
+           "titleKey": "night", "tags": ["Club"], "date": FUTURE, "_version": 3,
            "location": {"name": "Club", "lat": 1.0, "lon": 2.0}, "geo": {"type": "Point", "coordinates": [2.0, 1.0]}}
     return {**doc, **fields}
 
@@ -91,13 +94,13 @@ def test_transitions(current, target, allowed):
 
 
 def test_publishing_needs_the_fields_and_a_future_date():
-    problems = model.publish_problems({"title": "T", "date": "2020-01-01T00:00:00"}, NOW)
+    problems = model.publish_problems({"title": "T", "date": PAST}, NOW)
 
     assert problems == [{"field": "description", "message": "required to publish"},
                         {"field": "location", "message": "required to publish"},
                         {"field": "date", "message": "must be in the future to publish"}]
     assert model.publish_problems({"title": "T", "description": "d", "location": {"city": "c"},
-                                   "date": "2020-01-01T00:00:00"}, NOW, future_date=False) == []
+                                   "date": PAST}, NOW, future_date=False) == []
 
 
 def request(**query):

@@ -7,26 +7,40 @@ Every seeded title carries a marker unique to the run, and every query is scoped
 import math
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
-
-from integration_support import Api
-from localrunner.bus import wait_until
 from test_events_support import Broker, Caller, broker, events_db, handled  # noqa: F401
 
+import moments
+from integration_support import Api
+from localrunner.bus import wait_until
+
+BASE = moments.days_ahead(730, hour=0)  # the seeded week starts two years from today
+
+
+def day(n: int) -> str:
+    """``YYYY-MM-DD`` of the seeded week's day ``n``."""
+    return moments.stored(BASE + timedelta(days=n))[:10]
+
+
+def on(n: int, time: str) -> str:
+    return f"{day(n)}T{time}"
+
+
 SEED = [  # name, status, date, tags, (city, lat, lon), ticket prices
-    ("techno", "PUBLISHED", "2032-03-01T22:00:00", ["DJ Set", "Club", "Electronic"], ("Bologna", 44.4949, 11.3426),
+    ("techno", "PUBLISHED", on(1, "22:00:00"), ["DJ Set", "Club", "Electronic"], ("Bologna", 44.4949, 11.3426),
      [15, 30]),
-    ("jazz", "PUBLISHED", "2032-03-02T20:00:00", ["Live Music", "Bar"], ("Milan", 45.4642, 9.19), []),
-    ("rock", "PUBLISHED", "2032-03-03T18:00:00", ["Concert", "Rock", "Outdoor"], ("Rome", 41.9028, 12.4964), [40]),
-    ("karaoke", "PUBLISHED", "2032-03-04T21:00:00", ["Karaoke", "Pub"], ("Cesena", 44.1396, 12.2464), [5]),
-    ("dinner", "PUBLISHED", "2032-03-05T20:30:00", ["Dinner", "Show", "Restaurant"], ("Florence", None, None), [25]),
-    ("beach", "PUBLISHED", "2032-03-06T23:00:00", ["Party", "Outdoor"], ("Rimini", 44.0678, 12.5695), [0, 50]),
-    ("twin-a", "PUBLISHED", "2032-03-07T21:00:00", ["Party"], ("Ravenna", None, None), []),
-    ("twin-b", "PUBLISHED", "2032-03-07T21:00:00", ["Party"], ("Ravenna", None, None), []),
-    ("twin-c", "PUBLISHED", "2032-03-07T21:00:00", ["Party"], ("Ravenna", None, None), []),
-    ("plan", "DRAFT", "2032-03-08T21:00:00", ["Party"], ("Forli", None, None), []),
-    ("gig", "CANCELLED", "2032-03-09T21:00:00", ["Concert"], ("Parma", 44.8015, 10.3279), []),
+    ("jazz", "PUBLISHED", on(2, "20:00:00"), ["Live Music", "Bar"], ("Milan", 45.4642, 9.19), []),
+    ("rock", "PUBLISHED", on(3, "18:00:00"), ["Concert", "Rock", "Outdoor"], ("Rome", 41.9028, 12.4964), [40]),
+    ("karaoke", "PUBLISHED", on(4, "21:00:00"), ["Karaoke", "Pub"], ("Cesena", 44.1396, 12.2464), [5]),
+    ("dinner", "PUBLISHED", on(5, "20:30:00"), ["Dinner", "Show", "Restaurant"], ("Florence", None, None), [25]),
+    ("beach", "PUBLISHED", on(6, "23:00:00"), ["Party", "Outdoor"], ("Rimini", 44.0678, 12.5695), [0, 50]),
+    ("twin-a", "PUBLISHED", on(7, "21:00:00"), ["Party"], ("Ravenna", None, None), []),
+    ("twin-b", "PUBLISHED", on(7, "21:00:00"), ["Party"], ("Ravenna", None, None), []),
+    ("twin-c", "PUBLISHED", on(7, "21:00:00"), ["Party"], ("Ravenna", None, None), []),
+    ("plan", "DRAFT", on(8, "21:00:00"), ["Party"], ("Forli", None, None), []),
+    ("gig", "CANCELLED", on(9, "21:00:00"), ["Concert"], ("Parma", 44.8015, 10.3279), []),
 ]
 PUBLISHED = ["techno", "jazz", "rock", "karaoke", "dinner", "beach", "twin-a", "twin-b", "twin-c"]
 
@@ -73,7 +87,7 @@ def _mint(platform, name):
 @pytest.fixture(scope="module")
 def seeded(platform, mongo_client):
     """The data set, created through the API (tokens minted), priced and liked through the broker."""
-    api, broker, db = Api(platform), Broker(), mongo_client["eventonight_events"]
+    api, broker, db = Api(platform), Broker(platform.exchange), mongo_client[platform.database("events")]
     marker = f"zq{uuid.uuid4().hex[:8]}"
     data = Seeded(api, marker, _mint(platform, "creator"), _mint(platform, "partner"), _mint(platform, "stranger"))
     broker.publish("user.created", {"id": data.partner.id, "username": "partner", "name": "Partner",
@@ -93,7 +107,7 @@ def seeded(platform, mongo_client):
         if status == "CANCELLED":
             assert api.call("DELETE", "events", f"/{data.ids[name]}", token=data.creator.token).status_code == 200
     response = api.call("POST", "events", "/", token=data.stranger.token,
-                        json={"title": f"{marker} stranger-draft", "date": "2032-03-01T10:00:00"})
+                        json={"title": f"{marker} stranger-draft", "date": on(1, "10:00:00")})
     data.ids["stranger-draft"] = response.json()["eventId"]
     for name, *_, prices in SEED:
         for price in prices:
@@ -176,8 +190,8 @@ def test_explicit_statuses_are_honoured(seeded):
     ({"location_name": "JAZZ ven"}, ["jazz"]),
     ({"tags": "outdoor"}, ["rock", "beach"]),
     ({"tags": "Outdoor,Pub"}, ["rock", "karaoke", "beach"]),
-    ({"startDate": "2032-03-02T00:00:00", "endDate": "2032-03-04T23:59:59"}, ["jazz", "rock", "karaoke"]),
-    ({"startDate": "2032-03-06"}, ["beach", "twin-a", "twin-b", "twin-c"]),
+    ({"startDate": on(2, "00:00:00"), "endDate": on(4, "23:59:59")}, ["jazz", "rock", "karaoke"]),
+    ({"startDate": day(6)}, ["beach", "twin-a", "twin-b", "twin-c"]),
     ({"price": "0,0"}, ["jazz", "beach", "twin-a", "twin-b", "twin-c"]),  # free: no tickets, or a free ticket
     ({"price": "10,30"}, ["techno", "dinner"]),
     ({"price": "35,Infinity"}, ["rock", "beach"]),
@@ -197,8 +211,8 @@ def test_filters(seeded, params, expected):
     ({"limit": "0"}, {"limit"}),
     ({"offset": "-1", "limit": "x"}, {"offset", "limit"}),
     ({"status": "SOLD_OUT"}, {"status"}),
-    ({"startDate": "tomorrow", "endDate": "2032-13-01"}, {"startDate", "endDate"}),
-    ({"startDate": "2032-03-05", "endDate": "2032-03-01"}, {"startDate"}),
+    ({"startDate": "tomorrow", "endDate": f"{BASE.year}-13-01"}, {"startDate", "endDate"}),
+    ({"startDate": day(5), "endDate": day(1)}, {"startDate"}),
     ({"sortBy": "likes", "sortOrder": "up"}, {"sortBy", "sortOrder"}),
     ({"other": "trending"}, {"other"}),
     ({"near": "44.1"}, {"near"}),

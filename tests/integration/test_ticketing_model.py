@@ -1,13 +1,15 @@
 """The ticketing domain's pure parts: money in Stripe's minor units, deterministic ids and session parameters (so
 Stripe's idempotency key always meets the same request), value rules, the verify link in the QR code."""
-from datetime import datetime, timezone
+from datetime import timedelta
 
 import pytest
 
-from functions.ticketing import model, pdf, saga
+import moments
 from runtime.config import Config
 from runtime.errors import InvalidInput
 from runtime.validation import parse
+
+from functions.ticketing import model, pdf, saga
 
 
 @pytest.mark.parametrize("amount, cents", [(0, 0), (19.99, 1999), (0.29, 29), (1.005, 101), (1000, 100000)])
@@ -21,6 +23,9 @@ def test_derived_ids_are_stable_and_distinct():
     assert model.derived_id("order", "u1", "k1").startswith("order_")
 
 
+CREATED = moments.days_ahead(400)
+
+
 def order():
     request = parse(model.CheckoutRequest, {
         "userId": "u1", "successUrl": "http://localhost:5173/events/e1", "cancelUrl": "http://localhost:5173/a?b=c&d",
@@ -28,7 +33,7 @@ def order():
                   {"ticketTypeId": "ett_std", "attendeeName": "Cy"}]})
     types = {"ett_vip": {"_id": "ett_vip", "type": "VIP", "price": 40.5},
              "ett_std": {"_id": "ett_std", "type": "STANDARD", "price": 10.0}}
-    created = datetime(2031, 1, 1, 20, 0, tzinfo=timezone.utc)
+    created = CREATED
     return saga.new_order("order_1", "u1", {"_id": "e1", "title": "Rave"}, types, request, created)
 
 
@@ -37,7 +42,7 @@ def test_session_parameters_are_a_function_of_the_order():
     params = saga.session_params(order(), config)
 
     assert params == saga.session_params(order(), config)
-    assert params["expires_at"] == int(datetime(2031, 1, 1, 20, 30, tzinfo=timezone.utc).timestamp())
+    assert params["expires_at"] == int((CREATED + timedelta(minutes=30)).timestamp())
     assert params["metadata"] == {"orderId": "order_1"} and params["mode"] == "payment"
     assert [(i["price_data"]["product_data"]["name"], i["quantity"], i["price_data"]["unit_amount"])
             for i in params["line_items"]] == [("STANDARD", 2, 1000), ("VIP", 1, 4050)]

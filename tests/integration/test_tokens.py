@@ -27,8 +27,8 @@ def forge(platform, organization, kind):
 
 
 @pytest.mark.parametrize("kind", ["forged", "expired", "wrong-issuer", "garbage"])
-def test_bad_tokens_are_401_and_change_nothing(api, platform, organization, kind, mongo_client):
-    events = mongo_client["eventonight_events"]["events"]
+def test_bad_tokens_are_401_and_change_nothing(api, platform, organization, kind, group_db):
+    events = group_db("events")["events"]
     before = events.count_documents({})
 
     response = api.call("POST", "events", "/", token=forge(platform, organization, kind), json=BODY)

@@ -204,7 +204,7 @@ def test_removing_an_avatar_never_uploaded_is_not_an_error(api):
     assert response.status_code == 204
 
 
-def test_avatar_upload_delivered_twice_with_one_key_acts_once(api, tap, mongo_client):
+def test_avatar_upload_delivered_twice_with_one_key_acts_once(api, tap, group_db):
     wire = tap("user.updated")
     user = api.register()
     key = f"avatar-{uuid.uuid4()}"
@@ -217,7 +217,7 @@ def test_avatar_upload_delivered_twice_with_one_key_acts_once(api, tap, mongo_cl
 
     assert first.status_code == second.status_code == 200 and first.json() == second.json()
     assert second.headers["idempotent-replayed"] == "true"
-    doc = mongo_client["eventonight_users"]["users"].find_one({"_id": user["id"]})
+    doc = group_db("users")["users"].find_one({"_id": user["id"]})
     assert doc["_version"] == 2
     wire.drain(timeout=2)
     assert len(events_for(wire, user["id"], timeout=0)) == 1
@@ -272,14 +272,14 @@ def test_a_refused_password_change_is_400_on_its_field_and_keeps_the_old_passwor
     assert login(api, user["account"]["username"]).status_code == 200
 
 
-def test_password_change_delivered_twice_with_one_key_changes_once(api, mongo_client):
+def test_password_change_delivered_twice_with_one_key_changes_once(api, group_db):
     user = api.register()
     key = f"password-{uuid.uuid4()}"
 
     first, second = change(api, user, key=key), change(api, user, key=key)
 
     assert first.status_code == second.status_code == 204 and second.headers["idempotent-replayed"] == "true"
-    doc = mongo_client["eventonight_users"]["users"].find_one({"_id": user["id"]})
+    doc = group_db("users")["users"].find_one({"_id": user["id"]})
     assert [r["key"] for r in doc["_receipts"]].count(key) == 1
     assert login(api, user["account"]["username"], "n3w-passw0rd!").status_code == 200
 
@@ -308,10 +308,10 @@ WRITES = [
 
 
 @pytest.mark.parametrize("method, suffix, kwargs", WRITES, ids=[f"{m} {s or '/'}" for m, s, _ in WRITES])
-def test_owner_only_writes_are_401_without_a_token_and_403_for_someone_else(api, mongo_client, method, suffix,
+def test_owner_only_writes_are_401_without_a_token_and_403_for_someone_else(api, group_db, method, suffix,
                                                                             kwargs):
     owner, other = api.register(), api.register()
-    ledger = mongo_client["eventonight_users"]["idempotency"]
+    ledger = group_db("users")["idempotency"]
     before = ledger.count_documents({})
 
     anonymous = api.call(method, "users", f"/{owner['id']}{suffix}", **kwargs)

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from runtime import invoke
+from runtime.process import reset_default_runtime
 
 PASSWORD = "passw0rd!"
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
@@ -156,7 +156,7 @@ def redeploy(**env: str | None) -> dict[str, str | None]:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
-    invoke._default_runtime = None
+    reset_default_runtime()
     return previous
 
 
@@ -197,8 +197,8 @@ def identity(platform, username):
     return platform.idp.idp.find_login(username)
 
 
-def profiles(mongo_client, username):
-    return mongo_client["eventonight_users"]["users"].count_documents({"usernameKey": username.lower()})
+def profiles(group_db, username):
+    return group_db("users")["users"].count_documents({"usernameKey": username.lower()})
 
 
 ROLE_MAPPING = r"/users/[^/]+/role-mappings/realm$"
@@ -207,7 +207,7 @@ USER = r"/admin/realms/[^/]+/users/[^/]+$"
 
 # ---- registration --------------------------------------------------------------------------------------------
 
-def test_a_failed_role_assignment_deletes_the_identity_it_had_created(api, platform, idp_proxy, mongo_client):
+def test_a_failed_role_assignment_deletes_the_identity_it_had_created(api, platform, idp_proxy, group_db):
     body = registration()
     idp_proxy.fail("POST", ROLE_MAPPING)
 
@@ -215,7 +215,7 @@ def test_a_failed_role_assignment_deletes_the_identity_it_had_created(api, platf
 
     assert response.status_code == 503 and response.json()["error"] == "unavailable"
     assert identity(platform, body["username"]) is None
-    assert profiles(mongo_client, body["username"]) == 0
+    assert profiles(group_db, body["username"]) == 0
     assert api.call("POST", "users", "/register", json=body).status_code == 201  # the name is free again
 
 
@@ -239,7 +239,7 @@ def test_a_registration_whose_compensation_failed_too_is_finished_by_its_retry(a
 
 
 def test_an_identity_left_without_role_or_profile_is_discarded_at_its_login(api, platform, idp_proxy,
-                                                                            mongo_client):
+                                                                            group_db):
     body = registration()
     idp_proxy.fail("POST", ROLE_MAPPING)
     idp_proxy.fail("DELETE", USER)
@@ -249,11 +249,11 @@ def test_an_identity_left_without_role_or_profile_is_discarded_at_its_login(api,
     response = api.call("POST", "users", "/login", json={"username": body["username"], "password": PASSWORD})
 
     assert response.status_code == 401 and response.json()["error"] == "unauthorized"
-    assert identity(platform, body["username"]) is None and profiles(mongo_client, body["username"]) == 0
+    assert identity(platform, body["username"]) is None and profiles(group_db, body["username"]) == 0
     assert api.call("POST", "users", "/register", json=body).status_code == 201
 
 
-def test_a_failed_profile_commit_deletes_the_identity(api, platform, idp_proxy, store_proxy, mongo_client):
+def test_a_failed_profile_commit_deletes_the_identity(api, platform, idp_proxy, store_proxy, group_db):
     body = registration()
     idp_proxy.fail("POST", ROLE_MAPPING, status=None, hook=store_proxy.cut)  # the store goes down meanwhile
 
@@ -264,17 +264,17 @@ def test_a_failed_profile_commit_deletes_the_identity(api, platform, idp_proxy, 
     assert ("POST", f"/admin/realms/{platform.idp.idp.realm}/users") in idp_proxy.seen  # it had been created
     assert any(m == "DELETE" and re.search(USER, p) for m, p in idp_proxy.seen)  # and was compensated
     assert identity(platform, body["username"]) is None
-    assert profiles(mongo_client, body["username"]) == 0
+    assert profiles(group_db, body["username"]) == 0
 
 
-def test_a_profile_that_conflicts_with_the_store_deletes_the_new_identity(api, platform, mongo_client):
+def test_a_profile_that_conflicts_with_the_store_deletes_the_new_identity(api, platform, group_db):
     """The store knows the e-mail (its identity is gone), the identity provider does not: 409, no new identity."""
     from functions.users import model
 
     body = registration()
     stale = model.new_document(str(uuid.uuid4()), model.Registration.model_construct(
         username=f"other-{body['username']}", email=body["email"], password="", role="member"), "gone", "x")
-    users = mongo_client["eventonight_users"]["users"]
+    users = group_db("users")["users"]
     users.insert_one(stale)
 
     response = api.call("POST", "users", "/register", json=body)
@@ -284,7 +284,7 @@ def test_a_profile_that_conflicts_with_the_store_deletes_the_new_identity(api, p
     assert identity(platform, body["username"]) is None
 
 
-def test_an_identity_without_profile_is_repaired_at_its_login(api, platform, tap, mongo_client):
+def test_an_identity_without_profile_is_repaired_at_its_login(api, platform, tap, group_db):
     """A registration that crashed after the identity provider's steps: identity, app id and role, no profile."""
     wire = tap("user.created")
     user_id, username = str(uuid.uuid4()), f"r{uuid.uuid4().hex[:10]}"
@@ -299,7 +299,7 @@ def test_an_identity_without_profile_is_repaired_at_its_login(api, platform, tap
     assert api.call("GET", "users", f"/{user_id}").status_code == 200
     assert api.call("POST", "users", "/login", json={"username": username, "password": PASSWORD}).json()["id"] \
         == user_id
-    assert mongo_client["eventonight_users"]["users"].count_documents({"_id": user_id}) == 1
+    assert group_db("users")["users"].count_documents({"_id": user_id}) == 1
     wire.drain(until=lambda m: any(json.loads(b)["data"]["id"] == user_id for _, _, b in m))
     created = [json.loads(b) for _, _, b in wire.messages if json.loads(b)["data"]["id"] == user_id]
     assert len({e["id"] for e in created}) == 1 and created[0]["data"]["role"] == "organization"

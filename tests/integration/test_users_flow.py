@@ -43,7 +43,7 @@ def test_tokens_from_login_and_refresh_are_accepted_by_the_events_group(api):
     assert as_organization.status_code == 201
 
 
-def test_a_deletion_reaches_the_mirror_of_another_group_after_its_earlier_events(api, mongo_client):
+def test_a_deletion_reaches_the_mirror_of_another_group_after_its_earlier_events(api, group_db):
     """``user.deleted`` carries a sequence newer than the user's other events, so a mirror keeps the tombstone."""
     import time
 
@@ -51,7 +51,7 @@ def test_a_deletion_reaches_the_mirror_of_another_group_after_its_earlier_events
     api.call("PUT", "users", f"/{user['id']}", token=user["accessToken"], json={
         "accountDTO": {"darkMode": False, "language": "en"}, "profileDTO": {"name": "Soon gone"}})
     api.call("DELETE", "users", f"/{user['id']}", token=user["accessToken"])
-    mirror = mongo_client["eventonight_events"]["users"]
+    mirror = group_db("events")["users"]
 
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not (mirror.find_one({"_id": user["id"]}) or {}).get("deleted"):

@@ -95,8 +95,8 @@ def test_update_by_someone_else_is_403_and_without_token_401(api):
     assert api.call("PUT", "users", f"/{owner['id']}", json=body).status_code == 401
 
 
-def test_bad_input_lists_every_problem_and_writes_nothing(api, platform, mongo_client):
-    users = mongo_client["eventonight_users"]
+def test_bad_input_lists_every_problem_and_writes_nothing(api, platform, group_db):
+    users = group_db("users")
     before = (users["users"].count_documents({}), users["idempotency"].count_documents({}))
 
     response = api.call("POST", "users", "/register", json={

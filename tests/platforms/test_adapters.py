@@ -5,17 +5,18 @@ A stub runtime stands in for MongoDB: the functions here are queries (no ledger)
 from __future__ import annotations
 
 import json
-import threading
 
 import httpx
 import pytest
 from func_python.http import ASGIApplication
 
-from runtime import invoke as invoke_module
+from runtime import entry_points
+from runtime import process as process_module
 from runtime.adapters import knative as knative_adapter
 from runtime.config import Config
 from runtime.contract import Response, function, http
-from runtime.invoke import CORS_HEADERS, Runtime, utc_now
+from runtime.invoke import CORS_HEADERS
+from runtime.process import Runtime
 
 PDF = b"%PDF-1.7\n\x00\xff binary"
 
@@ -31,22 +32,14 @@ def ticket_pdf(event, ctx):
     return Response(200, PDF, {"Content-Type": "application/pdf"})
 
 
-class StubRuntime(Runtime):
-    """No store, and no process-wide logging set-up (Runtime.__init__ configures the root logger)."""
-
-    def __init__(self):
-        self.config = Config(environ={})
-        self.clock = utc_now
-        self._stores = {}
-        self._lock = threading.Lock()
-
-    def store(self, spec):
-        return None
+echo_handle, echo_new = entry_points(echo)
+pdf_handle, pdf_new = entry_points(ticket_pdf)
 
 
 @pytest.fixture(autouse=True)
-def stub_runtime(monkeypatch):
-    monkeypatch.setattr(invoke_module, "_default_runtime", StubRuntime())
+def offline_runtime(monkeypatch):
+    """A runtime with no server behind it: these functions are queries that never touch the store."""
+    monkeypatch.setattr(process_module, "_default", Runtime(Config(environ={})))
 
 
 # ---- OpenFaaS python3-http: handle(event, context) ----------------------------------------------------------------
@@ -81,7 +74,7 @@ class Context:
 
 def test_openfaas_keeps_repeated_query_keys():
     query = MultiDict([("tag", "rock"), ("q", "a b"), ("tag", "jazz"), ("empty", "")])
-    answer = echo.handle(Event(path="/echo/x", query=query, headers={"Accept": "application/json"}), Context())
+    answer = echo_handle(Event(path="/echo/x", query=query, headers={"Accept": "application/json"}), Context())
     assert answer["statusCode"] == 200
     assert answer["headers"]["Content-Type"] == "application/json"
     assert isinstance(answer["body"], str)  # the template str()s anything but a dict
@@ -91,14 +84,14 @@ def test_openfaas_keeps_repeated_query_keys():
 
 
 def test_openfaas_accepts_a_plain_dict_query_and_no_query():
-    answer = echo.handle(Event(path="/echo/y", query={"q": "1"}), Context())
+    answer = echo_handle(Event(path="/echo/y", query={"q": "1"}), Context())
     assert json.loads(answer["body"])["query"] == {"q": ["1"]}
-    answer = echo.handle(Event(path="/echo/y", query=None), Context())
+    answer = echo_handle(Event(path="/echo/y", query=None), Context())
     assert json.loads(answer["body"])["query"] == {}
 
 
 def test_openfaas_bytes_body_comes_back_as_the_tuple():
-    answer = ticket_pdf.handle(Event(path="/ticket.pdf"), Context())
+    answer = pdf_handle(Event(path="/ticket.pdf"), Context())
     assert isinstance(answer, tuple)
     body, status, headers = answer
     assert (body, status) == (PDF, 200)
@@ -106,7 +99,7 @@ def test_openfaas_bytes_body_comes_back_as_the_tuple():
 
 
 def test_openfaas_errors_are_the_json_shape():
-    answer = echo.handle(Event(method="POST", path="/echo/x"), Context())
+    answer = echo_handle(Event(method="POST", path="/echo/x"), Context())
     assert answer["statusCode"] == 404
     assert json.loads(answer["body"])["error"] == "not_found"
 
@@ -144,7 +137,7 @@ async def call(instance, scope, chunks=(b"",)):
 
 @pytest.mark.asyncio
 async def test_knative_answers_a_preflight_with_cors():
-    status, headers, body, _ = await call(echo.new(), http_scope("OPTIONS", "/echo/x", [
+    status, headers, body, _ = await call(echo_new(), http_scope("OPTIONS", "/echo/x", [
         ("Origin", "https://app.example"), ("Access-Control-Request-Method", "GET")]))
     assert status == 204 and body == b""
     assert headers == {k.lower(): v for k, v in CORS_HEADERS.items()}
@@ -152,7 +145,7 @@ async def test_knative_answers_a_preflight_with_cors():
 
 @pytest.mark.asyncio
 async def test_knative_passes_query_path_and_headers():
-    status, headers, body, _ = await call(echo.new(), http_scope(
+    status, headers, body, _ = await call(echo_new(), http_scope(
         "GET", "/echo/z", [("Accept", "text/plain")], b"tag=a&tag=b"), [b"ab", b"cd"])
     assert status == 200 and headers["content-type"] == "application/json"
     assert json.loads(body) == {"query": {"tag": ["a", "b"]}, "thing": "z", "accept": "text/plain", "size": 4}
@@ -166,7 +159,7 @@ async def test_knative_refuses_a_body_over_10_mib(monkeypatch):
     monkeypatch.setattr(knative_adapter, "invoke", must_not_run)
     mib = b"x" * (1024 * 1024)
     chunks = [mib] * 12
-    status, headers, body, read = await call(echo.new(), http_scope("GET", "/echo/x"), chunks)
+    status, headers, body, read = await call(echo_new(), http_scope("GET", "/echo/x"), chunks)
     assert status == 413
     assert headers["content-type"] == "application/json"
     assert json.loads(body)["error"] == "payload_too_large"
@@ -176,21 +169,21 @@ async def test_knative_refuses_a_body_over_10_mib(monkeypatch):
 @pytest.mark.asyncio
 async def test_knative_accepts_exactly_10_mib():
     chunks = [b"x" * (1024 * 1024)] * 10
-    status, _, body, _ = await call(echo.new(), http_scope("GET", "/echo/x"), chunks)
+    status, _, body, _ = await call(echo_new(), http_scope("GET", "/echo/x"), chunks)
     assert status == 200, body
     assert json.loads(body)["size"] == knative_adapter.MAX_BODY_BYTES
 
 
 @pytest.mark.asyncio
 async def test_knative_bytes_body_is_sent_as_is():
-    status, headers, body, _ = await call(ticket_pdf.new(), http_scope("GET", "/ticket.pdf"))
+    status, headers, body, _ = await call(pdf_new(), http_scope("GET", "/ticket.pdf"))
     assert (status, body, headers["content-type"]) == (200, PDF, "application/pdf")
 
 
 @pytest.mark.asyncio
 async def test_knative_instance_behind_func_python_application():
     """What knative_main serves: func-python's ASGIApplication around new(), over httpx's ASGI transport."""
-    app = ASGIApplication(echo.new())
+    app = ASGIApplication(echo_new())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://fn") as client:
         preflight = await client.options("/echo/x", headers={"Access-Control-Request-Method": "PUT"})
         assert preflight.status_code == 204

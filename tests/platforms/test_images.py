@@ -13,7 +13,6 @@ import uuid
 
 import pytest
 
-
 PLATFORMS = ["openfaas", "knative"]
 HEALTH = "functions/users/health"
 GET_USER = "functions/users/get_user"

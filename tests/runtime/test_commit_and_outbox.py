@@ -1,16 +1,17 @@
 """ctx.commit: state, outbox and receipt in one document; the relay publishes in order and loses nothing."""
-from datetime import datetime, timezone
-
 import pytest
 
+import moments
 from runtime.config import Config
-from runtime.contract import Context, Response, function, http
+from runtime.context import Context
+from runtime.contract import Response, function, http
 from runtime.errors import InternalError, Unavailable
 from runtime.logs import invocation_log
 from runtime.outbox import publish_document, sweep
+from runtime.process import Runtime
 from runtime.store import Emit, GroupStore
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+NOW = moments.now()
 
 
 @function("events-test-commit", http("POST", "/"), emits=["event.deleted", "event.completed"])
@@ -38,7 +39,7 @@ def store(mongo_db, mongo_uri):
 
 def ctx_for(store, key):
     return Context(spec=spec, config=Config({}), now=NOW, log=invocation_log(spec.name, "trace"), key=key,
-                   store=store)
+                   store=store, runtime=Runtime(Config({})))
 
 
 def test_a_commit_applies_once_per_key_and_replays_the_first_reply(store, mongo_db):
@@ -112,7 +113,7 @@ def test_the_relay_gives_up_with_unavailable_and_keeps_everything(mongo_db, mong
 
 
 def test_an_unreachable_store_answers_503_not_500():
-    from runtime.invoke import RawHttp, Runtime, invoke
+    from runtime.invoke import RawHttp, invoke
 
     runtime = Runtime(Config({"MONGO_URI": "mongodb://127.0.0.1:1/?directConnection=true&serverSelectionTimeoutMS=200",
                               "AMQP_URL": "memory://none"}))

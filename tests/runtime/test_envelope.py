@@ -1,13 +1,13 @@
 """The one envelope: CloudEvents over AMQP (structured body + ce- headers) and over HTTP, both directions."""
 import json
-from datetime import datetime, timezone
 
 import pytest
 
+import moments
 from runtime import envelope
 from runtime.errors import BadRequest
 
-WHEN = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+WHEN = moments.now()
 
 
 def make():

@@ -1,12 +1,13 @@
 """The idempotency ledger against the store under test: claims, replays, conflicts, fencing, expiry."""
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
+import moments
 from runtime.errors import InProgress, LeaseLost, PayloadMismatch
 from runtime.idempotency import COMPLETED, FAILED, IN_PROGRESS, Lease, Ledger, Replay, payload_hash
 
-T0 = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+T0 = moments.now()  # the store's TTL monitor runs on the wall clock: records must be fresh by it
 LEASE = 15
 
 

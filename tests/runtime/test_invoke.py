@@ -5,7 +5,8 @@ import pytest
 
 from runtime.config import Config
 from runtime.contract import Response, function, http
-from runtime.invoke import RawHttp, Runtime, invoke
+from runtime.invoke import RawHttp, invoke
+from runtime.process import Runtime
 
 RUNS: list[str] = []
 
@@ -18,10 +19,11 @@ def provider_keyed(event, ctx):
 
 
 @pytest.fixture
-def runtime(mongo_uri, mongo_db):
+def runtime(mongo_uri, mongo_db, mongo_client):
+    """A runtime whose group databases are this test's own (``<test db>_events``), dropped afterwards."""
     RUNS.clear()
-    # The group database is fixed by the name (eventonight_events); the test's own ids keep runs apart.
-    return Runtime(Config({"MONGO_URI": mongo_uri, "AMQP_URL": "memory://none"}))
+    yield Runtime(Config({"MONGO_URI": mongo_uri, "AMQP_URL": "memory://none", "DATABASE_PREFIX": f"{mongo_db.name}_"}))
+    mongo_client.drop_database(f"{mongo_db.name}_events")
 
 
 def post(runtime, body, **headers):
@@ -40,14 +42,12 @@ def test_a_declared_key_replaces_the_transport_key(runtime):
     assert second.headers["Idempotent-Replayed"] == "true"
 
 
-def test_without_any_key_each_http_request_is_its_own_invocation(mongo_uri):
+def test_without_any_key_each_http_request_is_its_own_invocation(runtime):
     @function("events-test-unkeyed", http("POST", "/plain"))
     def unkeyed(event, ctx):
         RUNS.append(ctx.key)
         return Response(200)
 
-    RUNS.clear()
-    runtime = Runtime(Config({"MONGO_URI": mongo_uri, "AMQP_URL": "memory://none"}))
     for _ in range(2):
         invoke(unkeyed, RawHttp("POST", "/plain", {}, "", b""), runtime)
 

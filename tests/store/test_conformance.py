@@ -17,12 +17,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+import moments
+
 if not os.environ.get("MONGO_URI"):
     pytest.skip("MONGO_URI is not set: run through scripts/test (starts the MongoDB stand-in) "
                 "or point MONGO_URI at a MongoDB", allow_module_level=True)
 
 from pymongo import ASCENDING, DESCENDING, GEOSPHERE, ReturnDocument  # noqa: E402
-from pymongo.errors import DuplicateKeyError, OperationFailure  # noqa: E402
+from pymongo.errors import DuplicateKeyError  # noqa: E402
 
 THREADS = 8
 
@@ -83,7 +85,7 @@ def test_duplicate_id_insert_rejected(mongo_db):
 
 def test_find_one_and_update_upsert_set_on_insert_set_inc(mongo_db):
     c = mongo_db.records
-    now = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+    now = moments.now()
 
     def claim(owner):
         return c.find_one_and_update(
@@ -130,7 +132,7 @@ def test_upsert_with_or_filter_not_matching_existing_raises_duplicate_id(mongo_d
     """runtime.idempotency.claim: the claimable filter is {_id, $or: [...]}; an existing, unclaimable record
     makes the upsert try to insert the same _id -> DuplicateKeyError (never a second record)."""
     c = mongo_db.records
-    now = datetime(2026, 11, 25, tzinfo=timezone.utc)
+    now = moments.now()
     claimable = {"_id": "fn:k", "$or": [{"expires_at": {"$lte": now}}, {"status": "FAILED"}]}
     update = {"$set": {"status": "IN_PROGRESS"}, "$inc": {"version": 1}}
 
@@ -284,7 +286,7 @@ def test_in_regex_exists(mongo_db):
 
 def test_datetimes_round_trip_tz_aware_and_compare(mongo_db):
     c = mongo_db.c
-    base = datetime(2026, 11, 25, 20, 0, 0, 123000, tzinfo=timezone.utc)  # BSON dates keep milliseconds
+    base = moments.now().replace(microsecond=123000)  # BSON dates keep milliseconds
     c.insert_many([{"_id": i, "at": base + timedelta(hours=i)} for i in range(5)])
     got = c.find_one({"_id": 0})["at"]
     assert got == base and got.tzinfo is not None and got.utcoffset() == timedelta(0)

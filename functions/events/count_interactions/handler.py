@@ -5,8 +5,7 @@ One atomic ``$inc`` per delivery, weighted by when it happened (the CloudEvent's
 counts as of then. Duplicates are dropped by the ledger, then by the event's receipts. An unknown or deleted
 event is acknowledged and ignored (it has nothing to rank).
 """
-from runtime.contract import ACCEPTED, function, on_event
-from runtime.errors import BadRequest
+from runtime import ACCEPTED, BadRequest, entry_points, function, on_event
 
 from functions.events import model
 from functions.events.ranking import decayed_weight
@@ -15,7 +14,7 @@ KINDS = {"interactions.like.created": ("like", "likes"),
          "payments.order.confirmed": ("participation", "participations")}
 
 
-@function("events-count-interactions", on_event(*KINDS))
+@function("events-count-interactions", on_event(*KINDS), indexes=model.INDEXES)
 def main(event, ctx):
     event_id = (event.get_data() or {}).get("eventId")
     if not event_id:
@@ -27,4 +26,4 @@ def main(event, ctx):
     return ACCEPTED
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

@@ -9,10 +9,7 @@ and an optional ``poster`` image (how the SPA sends it); the poster is stored be
 import json
 from dataclasses import dataclass
 
-from runtime.contract import Response, function, http
-from runtime.errors import BadRequest, Forbidden
-from runtime.forms import parse_multipart
-from runtime.validation import parse
+from runtime import BadRequest, Forbidden, Response, entry_points, function, http, parse, parse_multipart
 
 from functions.events import directory, model, posters
 
@@ -58,11 +55,10 @@ def _event_parts(event, request):
 
 
 @function("events-create-event", http("POST", "/"), roles=["organization"], secrets=posters.SECRETS,
-          emits=["event.created", "event.published"], body=read_event)
+          emits=["event.created", "event.published"], body=read_event, indexes=model.INDEXES)
 def main(event, ctx):
     creation, creator_id = ctx.input, ctx.principal.user_id
-    model.ensure_indexes(ctx.db)
-    event_id = model.new_event_id(ctx.spec.name, ctx.key)
+    event_id = ctx.derived_id()  # every retry of one creation converges on one event
     poster = (posters.store(ctx.config, event_id, creation.poster, version=1) if creation.poster
               else posters.default_url(ctx.config))
     doc = model.new_document(event_id, creator_id, creation.fields, ctx.now, poster)
@@ -73,4 +69,4 @@ def main(event, ctx):
                       reply=Response(201, {"eventId": doc["_id"]}), emit=emit)
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

@@ -4,7 +4,7 @@ A PUBLISHED event is cancelled instead (``event.cancelled``: tickets were on sal
 COMPLETED one is deleted (``event.deleted``): it leaves every read at once and its tombstone, which carries the
 outbox and the receipt a retry replays, is purged a day later by ``events-complete-events``.
 """
-from runtime.contract import Response, function, http
+from runtime import Response, entry_points, function, http
 
 from functions.events import access, model
 
@@ -18,7 +18,7 @@ def read_target(event, ctx) -> access.Target:
 
 
 @function("events-delete-event", http("DELETE", "/{eventId}"), auth="required", body=read_target,
-          emits=["event.cancelled", "event.deleted"])
+          emits=["event.cancelled", "event.deleted"], indexes=model.INDEXES)
 def main(event, ctx):
     def plan(doc):
         if doc["status"] == "PUBLISHED":  # on sale: cancelled and kept (its paid tickets are refunded)
@@ -30,4 +30,4 @@ def main(event, ctx):
     return access.change(ctx, ctx.input.event_id, plan)
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

@@ -3,9 +3,9 @@
 Unlike the reference (which only reset the URL), the object is deleted too. The SPA calls this when a draft is
 saved without a poster, so removing a poster that was never uploaded is fine.
 """
-from runtime.contract import Response, function, http
+from runtime import Response, entry_points, function, http
 
-from functions.events import access, posters
+from functions.events import access, model, posters
 
 
 def read_target(event, ctx) -> access.Target:
@@ -15,7 +15,7 @@ def read_target(event, ctx) -> access.Target:
 
 
 @function("events-delete-poster", http("DELETE", "/{eventId}/poster"), auth="required", body=read_target,
-          secrets=posters.SECRETS)
+          secrets=posters.SECRETS, indexes=model.INDEXES)
 def main(event, ctx):
     event_id = ctx.input.event_id
 
@@ -27,4 +27,4 @@ def main(event, ctx):
     return access.change(ctx, event_id, plan)
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

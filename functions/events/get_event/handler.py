@@ -1,10 +1,10 @@
 """GET events.<HOST>/{eventId}: one event; drafts only to their creator and collaborators (404 to others)."""
-from runtime.contract import Response, function, http
+from runtime import Response, entry_points, function, http
 
 from functions.events import access, model
 
 
-@function("events-get-event", http("GET", "/{eventId}"), auth="optional")
+@function("events-get-event", http("GET", "/{eventId}"), auth="optional", indexes=model.INDEXES)
 def main(event, ctx):
     event_id = ctx.http.path_params["eventId"]
     doc = ctx.db[model.EVENTS].find_one({"_id": event_id})
@@ -13,4 +13,4 @@ def main(event, ctx):
     return Response(200, model.view(doc))
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

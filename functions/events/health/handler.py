@@ -1,6 +1,5 @@
 """GET events.<HOST>/health: liveness of the group's HTTP surface."""
-from runtime.contract import function, http
-from runtime.health import health
+from runtime import entry_points, function, health, http
 
 main = function("events-health", http("GET", "/health"))(health)
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

@@ -11,16 +11,15 @@ the event's ``_pricesRev``. Deliveries come at least once and in any order:
 - a deleted ticket type is remembered on the event (``deletedTicketTypes``) so a late ``created`` does not
   bring it back; a ``sequence`` extension, when the producer sends one, orders updates of one ticket type.
 """
-from runtime import ordering
-from runtime.contract import ACCEPTED, function, on_event
-from runtime.errors import BadRequest, Conflict, NotFound
+from runtime import ACCEPTED, BadRequest, Conflict, NotFound, entry_points, function, on_event, sequence_of
 
 from functions.events import model
 from functions.events.access import ATTEMPTS
 from functions.events.ranking import price_summary
 
 
-@function("events-mirror-prices", on_event("ticket-type.created", "ticket-type.updated", "ticket-type.deleted"))
+@function("events-mirror-prices", on_event("ticket-type.created", "ticket-type.updated", "ticket-type.deleted"),
+          indexes=model.INDEXES)
 def main(event, ctx):
     data, kind = event.get_data() or {}, event.get_type().rsplit(".", 1)[1]
     try:
@@ -28,7 +27,7 @@ def main(event, ctx):
         price = float(data["price"]) if kind != "deleted" else None
     except (KeyError, TypeError, ValueError):
         raise BadRequest("ticket-type events need ticketTypeId (and price)", code="invalid_event") from None
-    sequence = ordering.sequence_of(event, required=False)
+    sequence = sequence_of(event, required=False)
     events = ctx.db[model.EVENTS]
     for _ in range(ATTEMPTS):
         doc = _event_of(events, data.get("eventId"), type_id)
@@ -66,4 +65,4 @@ def _event_of(events, event_id, type_id):
     return events.find_one({"$or": [{"ticketTypes.id": type_id}, {"deletedTicketTypes": type_id}]})
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

@@ -10,35 +10,21 @@ history; they are removed from the collaborators of other events (``event.update
 commit under a key derived from the delivery and the event, so a redelivery, or a duplicated ``user.deleted``,
 finishes what is left and repeats nothing.
 """
-import dataclasses
-
-from runtime import ordering
-from runtime.contract import ACCEPTED, function, on_event
-from runtime.errors import BadRequest, Conflict
+from runtime import ACCEPTED, Conflict, Mirror, entry_points, function, on_event
 
 from functions.events import model
 
+USERS = Mirror(model.USERS, lambda event_type, data: {"role": data["role"], "name": data["name"],
+                                                      "avatar": data["avatar"]},
+               forget=("role", "name", "avatar"))
+
 
 @function("events-mirror-users", on_event("user.created", "user.updated", "user.deleted"), timeout_seconds=30,
-          emits=["event.cancelled", "event.deleted", "event.updated"])
+          emits=["event.cancelled", "event.deleted", "event.updated"], indexes=model.INDEXES)
 def main(event, ctx):
-    data = event.get_data() or {}
-    sequence = ordering.sequence_of(event)
-    user_id = data.get("id")
-    if not user_id:
-        raise BadRequest("user events need data.id", code="invalid_event")
+    USERS.apply(ctx, event)  # False: stale or a duplicate, which changes nothing
     if event.get_type() == "user.deleted":
-        state = {"deleted": True, "_seq": sequence}
-        unset = {"role": "", "name": "", "avatar": ""}
-    else:
-        state = {"role": data["role"], "name": data["name"], "avatar": data["avatar"], "deleted": False,
-                 "_seq": sequence}
-        unset = {}
-    update = {"$set": state, **({"$unset": unset} if unset else {})}
-    newer = ordering.newer(user_id, sequence)
-    ctx.commit(model.USERS, newer, update, upsert=True, reply=ACCEPTED)  # None: stale or duplicate, ignore
-    if event.get_type() == "user.deleted":
-        cascade_deletion(ctx, user_id)
+        cascade_deletion(ctx, event.get_data()["id"])
     return ACCEPTED
 
 
@@ -63,10 +49,9 @@ def cascade_deletion(ctx, user_id: str) -> None:
 
 
 def _commit_one(ctx, doc, update, emit) -> int:
-    once = dataclasses.replace(ctx, key=f"{ctx.key}/{doc['_id']}")
-    done = once.commit(model.EVENTS, {"_id": doc["_id"], "_version": doc["_version"]}, update, reply=ACCEPTED,
-                       emit=[emit])
+    done = ctx.scoped(doc["_id"]).commit(model.EVENTS, {"_id": doc["_id"], "_version": doc["_version"]}, update,
+                                         reply=ACCEPTED, emit=[emit])
     return int(done is None)
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

@@ -7,9 +7,7 @@ and a future date; emits ``event.published``), PUBLISHED→CANCELLED (emits ``ev
 edit; a COMPLETED event is not editable (409). A PUBLISHED event keeps its required fields, and a new date must
 be in the future. Every change emits ``event.updated``. The update is optimistic on the event's version.
 """
-from runtime.contract import Response, function, http
-from runtime.errors import Forbidden
-from runtime.validation import parse
+from runtime import Forbidden, Response, entry_points, function, http, parse
 
 from functions.events import access, directory, model
 from functions.events.ranking import publication_score
@@ -23,7 +21,7 @@ def read_update(event, ctx) -> access.Target:
         raise Forbidden("Creator ID does not match authenticated user")
     event_id = ctx.http.path_params["eventId"]
     doc = access.owned_event(ctx, event_id)
-    if access.prior_reply(doc, ctx.key) is None and doc["status"] != model.DELETED:
+    if ctx.prior_reply(doc) is None and doc["status"] != model.DELETED:
         plan(ctx, doc, update)  # bad input is refused before the claim; main re-plans on the committed state
     return access.Target(event_id, update)
 
@@ -52,10 +50,10 @@ def plan(ctx, doc, update: model.EventUpdate):
 
 
 @function("events-update-event", http("PUT", "/{eventId}"), auth="required", body=read_update,
-          emits=["event.updated", "event.published", "event.cancelled"])
+          emits=["event.updated", "event.published", "event.cancelled"], indexes=model.INDEXES)
 def main(event, ctx):
     update = ctx.input.input
     return access.change(ctx, ctx.input.event_id, lambda doc: (*plan(ctx, doc, update), Response(200, UPDATED)))
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

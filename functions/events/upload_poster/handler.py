@@ -3,11 +3,9 @@
 The image is checked before the claim and stored before the commit (``posters.py``); a COMPLETED event's poster
 no longer changes (409).
 """
-from runtime.contract import Response, function, http
-from runtime.errors import BadRequest
-from runtime.forms import parse_multipart
+from runtime import BadRequest, Response, entry_points, function, http, parse_multipart
 
-from functions.events import access, posters
+from functions.events import access, model, posters
 
 
 def read_poster(event, ctx) -> access.Target:
@@ -21,7 +19,7 @@ def read_poster(event, ctx) -> access.Target:
 
 
 @function("events-upload-poster", http("POST", "/{eventId}/poster"), auth="required", body=read_poster,
-          secrets=posters.SECRETS, timeout_seconds=20)
+          secrets=posters.SECRETS, timeout_seconds=20, indexes=model.INDEXES)
 def main(event, ctx):
     event_id, poster = ctx.input.event_id, ctx.input.input
 
@@ -34,4 +32,4 @@ def main(event, ctx):
     return access.change(ctx, event_id, plan)
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

@@ -3,9 +3,7 @@
 A missing key falls back as the reference did: ``users/...`` → the default avatar, ``events/...`` → the default
 poster, anything else → the neutral default; so stored URLs never break. Keys with ``..`` are refused.
 """
-from runtime.contract import Response, function, http
-from runtime.errors import BadRequest
-from runtime.storage import storage_from_config
+from runtime import BadRequest, Response, entry_points, function, http, storage_from_config
 
 from functions.media.defaults import default_png
 
@@ -24,4 +22,4 @@ def main(event, ctx):
     return Response(200, data, {"Content-Type": content_type, **CACHE})
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

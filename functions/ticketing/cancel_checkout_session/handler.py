@@ -1,19 +1,20 @@
 """GET ticketing.<HOST>/checkout-sessions/{sessionId}/cancel: Stripe's cancel link; releases the order, redirects.
 
 The path takes the order id (what we put in the session's cancel URL, known before the session exists) or the
-Stripe session id. An open session is expired at Stripe first: if Stripe says it was paid meanwhile, the payment
-wins and the order is confirmed instead. The answer is always a 302 to the order's own cancel URL (never to an
+Stripe session id. The order is marked as cancelled by its buyer first, then its open session is expired at Stripe:
+if Stripe says it was paid meanwhile, the payment wins and the order is confirmed instead; otherwise the order is
+cancelled with the reason ``cancelled_by_user``, whether this link or the ``expired`` webhook that expiring the
+session triggers decides it. The answer is always a 302 to the order's own cancel URL (never to an
 arbitrary ``redirect_to``: no open redirect).
 """
-from runtime.contract import Response, function, http
-from runtime.errors import NotFound
+from runtime import NotFound, Response, entry_points, function, http
 
 from functions.ticketing import model, payments, saga
 
 
 @function("ticketing-cancel-checkout-session", http("GET", "/checkout-sessions/{sessionId}/cancel"),
           state_changing=True, emits=["payments.order.rejected", "payments.order.confirmed"],
-          secrets=["stripe-secret-key"], timeout_seconds=20)
+          secrets=["stripe-secret-key"], timeout_seconds=20, indexes=model.INDEXES)
 def main(event, ctx):
     ref = ctx.http.path_params["sessionId"]
     orders = ctx.db[model.ORDERS]
@@ -23,6 +24,7 @@ def main(event, ctx):
     back = Response(302, None, {"Location": order["cancelUrl"]})
     if order["status"] != "PENDING":
         return back
+    saga.request_cancellation(ctx.db, order["_id"])
     if order.get("sessionId"):
         try:
             if payments.expire_session(ctx.config, order["sessionId"]) is None:
@@ -38,4 +40,4 @@ def main(event, ctx):
     return back
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

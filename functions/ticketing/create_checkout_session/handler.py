@@ -10,9 +10,18 @@ cancels the order after a grace period. Only PUBLISHED events that have not star
 """
 from pymongo.errors import DuplicateKeyError
 
-from runtime.contract import function, http
-from runtime.errors import BadRequest, Conflict, Forbidden, NotFound
-from runtime.validation import parse
+from runtime import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Response,
+    entry_points,
+    function,
+    http,
+    parse,
+    stored_date,
+)
 
 from functions.ticketing import mirror, model, payments, saga
 
@@ -26,12 +35,11 @@ def read_checkout(event, ctx) -> model.CheckoutRequest:
 
 @function("ticketing-create-checkout-session", http("POST", "/checkout-sessions"), auth="required",
           emits=["payments.order.rejected", "payments.order.confirmed"], secrets=["stripe-secret-key"],
-          timeout_seconds=20, body=read_checkout)
+          timeout_seconds=20, body=read_checkout, indexes=model.INDEXES)
 def main(event, ctx):
     request, user_id = ctx.input, ctx.principal.user_id
-    model.ensure_indexes(ctx.db)
     orders = ctx.db[model.ORDERS]
-    order_id = model.derived_id("order", user_id, ctx.key)
+    order_id = ctx.derived_id("order")  # the caller's retries converge on one order
     order = orders.find_one({"_id": order_id})
     if order is None:
         types = ticket_types(ctx, request)
@@ -91,7 +99,7 @@ def on_sale_event(ctx, types: dict[str, dict]) -> dict:
     if event_doc.get("status") != model.ON_SALE:
         raise BadRequest(f"Cannot reserve tickets for event {event_ids[0]} because it is not published",
                          code="event_not_on_sale")
-    if event_doc.get("date") and event_doc["date"] <= model.stored_date(ctx.now):
+    if event_doc.get("date") and event_doc["date"] <= stored_date(ctx.now):
         raise BadRequest(f"Cannot reserve tickets for event {event_ids[0]} because it has started",
                          code="event_started")
     return event_doc
@@ -116,9 +124,7 @@ def refusal(ctx, order: dict) -> Conflict:
 
 
 def _error_reply(error):
-    from runtime.contract import Response
-
     return Response(error.status, error.body())
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

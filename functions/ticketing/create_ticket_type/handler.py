@@ -4,22 +4,20 @@ At most one of each per event (a unique index on (eventId, type)). The event is 
 the mirror has not heard of it yet (the SPA creates the event and its ticket types back to back), read through
 from the events group with the caller's token.
 """
-from runtime.contract import Response, function, http
-from runtime.errors import Conflict
+from runtime import Conflict, Response, entry_points, function, http
 
 from functions.ticketing import mirror, model
 
 
 @function("ticketing-create-ticket-type", http("POST", "/events/{eventId}/ticket-types"), auth="required",
-          emits=["ticket-type.created"], body=model.NewTicketType)
+          emits=["ticket-type.created"], body=model.NewTicketType, indexes=model.INDEXES)
 def main(event, ctx):
     fields, event_id = ctx.input, ctx.http.path_params["eventId"]
-    model.ensure_indexes(ctx.db)
     event_doc = model.require_creator(mirror.find_event(ctx, event_id), ctx.principal.user_id)
     if event_doc.get("status") in mirror.TERMINAL:
         raise Conflict(f"Event {event_id} is {event_doc['status'].lower()}: it takes no new ticket types.",
                        code="event_closed")
-    doc = {"_id": model.derived_id("ett", ctx.key), "eventId": event_id, "type": fields.type,
+    doc = {"_id": ctx.derived_id("ett"), "eventId": event_id, "type": fields.type,
            "price": fields.price, "currency": model.CURRENCY, "available": fields.quantity, "sold": 0, "holds": [],
            "createdAt": ctx.now, "updatedAt": ctx.now, "_version": 1}
     if fields.description:
@@ -32,4 +30,4 @@ def main(event, ctx):
     return result
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

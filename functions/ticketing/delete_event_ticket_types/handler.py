@@ -6,16 +6,15 @@ hold tickets and cancelling the event is what refunds them. Each type becomes a 
 first answer. A checkout that reserves a type between the check and its commit keeps that type (409; the types
 already deleted stay deleted).
 """
-from runtime.contract import Response, function, http
-from runtime.errors import Conflict
+from runtime import Conflict, Response, entry_points, function, http
 
-from functions.ticketing import mirror, model, saga
+from functions.ticketing import mirror, model
 
 HAS_SALES = "Tickets of this event are sold or reserved; cancel the event to refund them."
 
 
 @function("ticketing-delete-event-ticket-types", http("DELETE", "/events/{eventId}/ticket-types"),
-          auth="required", emits=["ticket-type.deleted"])
+          auth="required", emits=["ticket-type.deleted"], indexes=model.INDEXES)
 def main(event, ctx):
     event_id = ctx.http.path_params["eventId"]
     model.require_creator(mirror.find_event(ctx, event_id), ctx.principal.user_id)
@@ -25,7 +24,7 @@ def main(event, ctx):
         raise Conflict(HAS_SALES, code="has_sales")
     for doc in docs:
         update, deleted = model.ticket_type_deletion(doc, ctx.now)
-        done = saga.sub_context(ctx, doc["_id"]).commit(
+        done = ctx.scoped(doc["_id"]).commit(
             model.TICKET_TYPES, {"_id": doc["_id"], "sold": 0, "deleted": {"$ne": True}}, update,
             reply=Response(204), emit=[deleted])
         if done is None and types.count_documents({"_id": doc["_id"], "deleted": True}, limit=1) == 0:
@@ -33,4 +32,4 @@ def main(event, ctx):
     return Response(204)
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

@@ -4,14 +4,13 @@ A type with sold or reserved units is refused (409): its buyers hold tickets, an
 refunds them. The document stays as a tombstone (it carries the outbox of ``ticket-type.deleted``); its type name
 is freed so the event may get a new one.
 """
-from runtime.contract import Response, function, http
-from runtime.errors import Conflict, NotFound
+from runtime import Conflict, NotFound, Response, entry_points, function, http
 
 from functions.ticketing import mirror, model
 
 
 @function("ticketing-delete-ticket-type", http("DELETE", "/ticket-types/{ticketTypeId}"), auth="required",
-          emits=["ticket-type.deleted"])
+          emits=["ticket-type.deleted"], indexes=model.INDEXES)
 def main(event, ctx):
     type_id = ctx.http.path_params["ticketTypeId"]
     types = ctx.db[model.TICKET_TYPES]
@@ -27,4 +26,4 @@ def main(event, ctx):
     return result
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

@@ -3,13 +3,12 @@
 From the mirror, read through to the events group when the mirror has not heard of the event yet. Drafts (and
 deleted events) answer 404 to everyone but their organizers, as their ticket types do (the reference: 403).
 """
-from runtime.contract import Response, function, http
-from runtime.errors import NotFound
+from runtime import NotFound, Response, entry_points, function, http
 
 from functions.ticketing import mirror, model
 
 
-@function("ticketing-get-event", http("GET", "/events/{eventId}"), auth="optional")
+@function("ticketing-get-event", http("GET", "/events/{eventId}"), auth="optional", indexes=model.INDEXES)
 def main(event, ctx):
     event_id = ctx.http.path_params["eventId"]
     viewer = ctx.principal.user_id if ctx.principal else None
@@ -19,4 +18,4 @@ def main(event, ctx):
     return Response(200, model.event_view(doc))
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

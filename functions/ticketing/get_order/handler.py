@@ -1,11 +1,10 @@
 """GET ticketing.<HOST>/orders/{orderId}: the caller's order with its status and ticket ids."""
-from runtime.contract import Response, function, http
-from runtime.errors import Forbidden, NotFound
+from runtime import Forbidden, NotFound, Response, entry_points, function, http
 
 from functions.ticketing import model
 
 
-@function("ticketing-get-order", http("GET", "/orders/{orderId}"), auth="required")
+@function("ticketing-get-order", http("GET", "/orders/{orderId}"), auth="required", indexes=model.INDEXES)
 def main(event, ctx):
     order = ctx.db[model.ORDERS].find_one({"_id": ctx.http.path_params["orderId"]})
     if order is None:
@@ -15,4 +14,4 @@ def main(event, ctx):
     return Response(200, model.order_view(order))
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

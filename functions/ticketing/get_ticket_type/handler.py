@@ -1,11 +1,11 @@
 """GET ticketing.<HOST>/ticket-types/{ticketTypeId}: one ticket type (its event's visibility rules apply)."""
-from runtime.contract import Response, function, http
-from runtime.errors import NotFound
+from runtime import NotFound, Response, entry_points, function, http
 
 from functions.ticketing import mirror, model
 
 
-@function("ticketing-get-ticket-type", http("GET", "/ticket-types/{ticketTypeId}"), auth="optional")
+@function("ticketing-get-ticket-type", http("GET", "/ticket-types/{ticketTypeId}"), auth="optional",
+          indexes=model.INDEXES)
 def main(event, ctx):
     type_id = ctx.http.path_params["ticketTypeId"]
     doc = ctx.db[model.TICKET_TYPES].find_one({"_id": type_id, "deleted": {"$ne": True}})
@@ -15,4 +15,4 @@ def main(event, ctx):
     return Response(200, model.ticket_type_view(doc))
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

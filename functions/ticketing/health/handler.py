@@ -1,5 +1,5 @@
 """GET ticketing.<HOST>/health: liveness of the group's HTTP surface."""
-from runtime.contract import Response, function, http
+from runtime import Response, entry_points, function, http
 
 
 @function("ticketing-health", http("GET", "/health"))
@@ -7,4 +7,4 @@ def main(event, ctx):
     return Response(200, {"status": "ok"})
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

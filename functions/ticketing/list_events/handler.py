@@ -7,16 +7,14 @@ see are listed: drafts only to their organizers, deleted events to nobody. Ticke
 """
 import math
 
-from runtime.contract import Response, function, http
-from runtime.errors import InvalidInput
-from runtime.validation import query_int
+from runtime import InvalidInput, Response, entry_points, function, http, query_int
 
 from functions.ticketing import model
 
 MAX_LIMIT = 100
 
 
-@function("ticketing-list-events", http("GET", "/events"), auth="optional")
+@function("ticketing-list-events", http("GET", "/events"), auth="optional", indexes=model.INDEXES)
 def main(event, ctx):
     problems = []
     limit = _checked(problems, lambda: query_int(ctx.http, "limit", 20, minimum=1, maximum=MAX_LIMIT))
@@ -69,4 +67,4 @@ def _price(request, name: str) -> float | None:
     return value
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

@@ -2,13 +2,13 @@
 
 Drafts' ticket types are visible to the event's organizers only (404 to others, as the event itself).
 """
-from runtime.contract import Response, function, http
-from runtime.errors import NotFound
+from runtime import NotFound, Response, entry_points, function, http
 
 from functions.ticketing import mirror, model
 
 
-@function("ticketing-list-ticket-types", http("GET", "/events/{eventId}/ticket-types"), auth="optional")
+@function("ticketing-list-ticket-types", http("GET", "/events/{eventId}/ticket-types"), auth="optional",
+          indexes=model.INDEXES)
 def main(event, ctx):
     event_id = ctx.http.path_params["eventId"]
     viewer = ctx.principal.user_id if ctx.principal else None
@@ -18,4 +18,4 @@ def main(event, ctx):
     return Response(200, [model.ticket_type_view(d) for d in docs])
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

@@ -1,29 +1,24 @@
 """Keeps ticketing's mirror of events (creator, collaborators, status, date, title) from ``event.*`` events.
 
 Deliveries are at least once and in any order: newer sequences win, duplicates and stale events are acknowledged
-and change nothing (``functions.ticketing.mirror.apply``). The mirror gates checkout: only PUBLISHED events that
-have not started sell tickets.
+and change nothing (``runtime.Mirror``); an event without a ``sequence`` is refused (dead-lettered). The mirror
+gates checkout: only PUBLISHED events that have not started sell tickets.
 
 ``event.deleted`` also deletes the event's ticket types, each with ``ticket-type.deleted`` (one commit per type,
 keyed on this delivery and the type); a redelivery or a duplicated ``event.deleted`` finds nothing left to delete.
 """
-from runtime import ordering
-from runtime.contract import ACCEPTED, function, on_event
-from runtime.errors import BadRequest
+from runtime import ACCEPTED, entry_points, function, on_event
 
-from functions.ticketing import mirror, model, saga
+from functions.ticketing import mirror, model
 
 TYPES = ("event.created", "event.updated", "event.published", "event.cancelled", "event.completed", "event.deleted")
 
 
-@function("ticketing-mirror-events", on_event(*TYPES), emits=["ticket-type.deleted"])
+@function("ticketing-mirror-events", on_event(*TYPES), emits=["ticket-type.deleted"], indexes=model.INDEXES)
 def main(event, ctx):
-    data = event.get_data() or {}
-    if not data.get("eventId"):
-        raise BadRequest("event.* events need data.eventId", code="invalid_event")
-    mirror.apply(ctx, event.get_type(), data, ordering.sequence_of(event, required=False))
+    mirror.EVENTS.apply(ctx, event)  # False: stale or a duplicate, which changes nothing
     if event.get_type() == "event.deleted":
-        delete_ticket_types(ctx, data["eventId"])
+        delete_ticket_types(ctx, event.get_data()["eventId"])
     return ACCEPTED
 
 
@@ -33,8 +28,8 @@ def delete_ticket_types(ctx, event_id: str) -> None:
     types = ctx.db[model.TICKET_TYPES]
     for doc in list(types.find({"eventId": event_id, "deleted": {"$ne": True}}).sort([("_id", 1)])):
         update, deleted = model.ticket_type_deletion(doc, ctx.now)
-        saga.sub_context(ctx, doc["_id"]).commit(model.TICKET_TYPES, {"_id": doc["_id"], "deleted": {"$ne": True}},
-                                                 update, reply=ACCEPTED, emit=[deleted])
+        ctx.scoped(doc["_id"]).commit(model.TICKET_TYPES, {"_id": doc["_id"], "deleted": {"$ne": True}}, update,
+                                      reply=ACCEPTED, emit=[deleted])
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

@@ -3,26 +3,18 @@
 Newer sequences win; a deletion leaves a tombstone so a late ``user.created`` cannot bring the user back. Unknown
 languages fall back to English where they are used.
 """
-from runtime import ordering
-from runtime.contract import ACCEPTED, function, on_event
-from runtime.errors import BadRequest
+from runtime import ACCEPTED, Mirror, entry_points, function, on_event
 
 from functions.ticketing import model
 
+LANGUAGES = Mirror(model.USERS, lambda event_type, data: {"language": data.get("language") or "en"},
+                   forget=("language",))
 
-@function("ticketing-mirror-users", on_event("user.created", "user.updated", "user.deleted"))
+
+@function("ticketing-mirror-users", on_event("user.created", "user.updated", "user.deleted"), indexes=model.INDEXES)
 def main(event, ctx):
-    data = event.get_data() or {}
-    sequence = ordering.sequence_of(event)
-    user_id = data.get("id")
-    if not user_id:
-        raise BadRequest("user events need data.id", code="invalid_event")
-    if event.get_type() == "user.deleted":
-        update = {"$set": {"deleted": True, "_seq": sequence}, "$unset": {"language": ""}}
-    else:
-        update = {"$set": {"language": data.get("language") or "en", "deleted": False, "_seq": sequence}}
-    ctx.commit(model.USERS, ordering.newer(user_id, sequence), update, upsert=True, reply=ACCEPTED)  # None: stale or duplicate
+    LANGUAGES.apply(ctx, event)  # False: stale or a duplicate, which changes nothing
     return ACCEPTED
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

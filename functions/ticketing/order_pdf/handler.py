@@ -1,11 +1,11 @@
 """GET ticketing.<HOST>/orders/{orderId}/pdf: every ticket of the caller's order, one page and QR code each."""
-from runtime.contract import function, http
-from runtime.errors import Forbidden, NotFound
+from runtime import Forbidden, NotFound, entry_points, function, http
 
 from functions.ticketing import model, pdf
 
 
-@function("ticketing-order-pdf", http("GET", "/orders/{orderId}/pdf"), auth="required", requirements=pdf.REQUIREMENTS)
+@function("ticketing-order-pdf", http("GET", "/orders/{orderId}/pdf"), auth="required", requirements=pdf.REQUIREMENTS,
+          indexes=model.INDEXES)
 def main(event, ctx):
     order_id = ctx.http.path_params["orderId"]
     order = ctx.db[model.ORDERS].find_one({"_id": order_id}, {"userId": 1})
@@ -19,4 +19,4 @@ def main(event, ctx):
     return pdf.response(tickets, ctx.db, ctx.config.public_host, f"order-{order_id}.pdf")
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

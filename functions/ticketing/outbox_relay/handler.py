@@ -1,6 +1,5 @@
 """Scheduled: publishes what ticketing functions committed but could not publish at once (broker down, crash)."""
-from runtime.contract import every, function
-from runtime.outbox import relay
+from runtime import entry_points, every, function, relay
 
 main = function("ticketing-outbox-relay", every("* * * * *"), state_changing=False)(relay)
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

@@ -5,8 +5,7 @@ the Stripe idempotency key ``refund-<orderId>``, an order moves COMPLETED → RE
 ``payments.order.refunded``), and its tickets are cancelled after that. Orders still waiting for payment have their
 session expired and are released (a payment that slips in meanwhile is confirmed, then refunded on the same pass).
 """
-from runtime.contract import ACCEPTED, function, on_event
-from runtime.errors import BadRequest
+from runtime import ACCEPTED, BadRequest, entry_points, function, on_event
 
 from functions.ticketing import model, payments, saga
 
@@ -15,7 +14,7 @@ BATCH = 500
 
 @function("ticketing-refund-cancelled-event", on_event("event.cancelled"), timeout_seconds=60,
           emits=["payments.order.refunded", "payments.order.rejected", "payments.order.confirmed"],
-          secrets=["stripe-secret-key"])
+          secrets=["stripe-secret-key"], indexes=model.INDEXES)
 def main(event, ctx):
     event_id = (event.get_data() or {}).get("eventId")
     if not event_id:
@@ -24,7 +23,7 @@ def main(event, ctx):
     query = {"eventId": event_id, "$or": [{"status": {"$in": ["PENDING", "COMPLETED"]}},
                                           {"status": "REFUNDED", "ticketsCancelled": {"$ne": True}}]}
     for order in list(orders.find(query).limit(BATCH)):
-        sub = saga.sub_context(ctx, order["_id"])
+        sub = ctx.scoped(order["_id"])
         try:
             if order["status"] == "PENDING":
                 order = release_pending(sub, order)
@@ -69,4 +68,4 @@ def cancel_tickets(ctx, order_id: str) -> None:
     ctx.db[model.ORDERS].update_one({"_id": order_id}, {"$set": {"ticketsCancelled": True}})
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

@@ -10,8 +10,7 @@
   Stripe is another system) is refunded at once rather than kept without tickets.
 - The reply is quick: a few single-document updates, no call out except that refund.
 """
-from runtime.contract import Response, function, http
-from runtime.errors import BadRequest
+from runtime import BadRequest, Response, entry_points, function, http
 
 from functions.ticketing import model, payments, saga
 
@@ -45,7 +44,7 @@ def verified_event(event, ctx) -> dict:
 @function("ticketing-stripe-webhook", http("POST", "/webhooks/stripe"),
           emits=["payments.order.confirmed", "payments.order.rejected"],
           secrets=["stripe-webhook-secret", "stripe-secret-key"], body=verified_event,
-          idempotency_key=lambda event, ctx: f"stripe:{ctx.input['id']}")
+          idempotency_key=lambda event, ctx: f"stripe:{ctx.input['id']}", indexes=model.INDEXES)
 def main(event, ctx):
     kind, session = ctx.input["type"], ctx.input["data"]["object"]
     if kind not in PAID and kind not in RELEASED:
@@ -77,4 +76,4 @@ def refund_late_payment(ctx, order: dict, session: dict) -> None:
     ctx.log.warning("payment for a released order refunded", fields={"order": order["_id"]})
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

@@ -11,7 +11,7 @@ Each tick (``ctx.now`` is the tick's time, so tests drive the clock):
 """
 from datetime import timedelta
 
-from runtime.contract import Response, function, every
+from runtime import Response, entry_points, every, function
 
 from functions.ticketing import model, payments, saga
 
@@ -21,7 +21,7 @@ BATCH = 100
 
 
 @function("ticketing-sweep-orders", every("* * * * *"), emits=["payments.order.rejected", "payments.order.confirmed"],
-          secrets=["stripe-secret-key"], timeout_seconds=60)
+          secrets=["stripe-secret-key"], timeout_seconds=60, indexes=model.INDEXES)
 def main(event, ctx):
     orders, now = ctx.db[model.ORDERS], ctx.now
     grace = timedelta(seconds=ctx.config.get_int("CHECKOUT_SESSION_GRACE_SECONDS", DEFAULT_GRACE_SECONDS))
@@ -29,11 +29,11 @@ def main(event, ctx):
     ok = Response(200)
 
     for order in orders.find({"status": "PENDING", "sessionId": None, "createdAt": {"$lt": now - grace}}).limit(BATCH):
-        if saga.cancel(saga.sub_context(ctx, order["_id"]), order, "session_never_created", ok) is not None:
+        if saga.cancel(ctx.scoped(order["_id"]), order, "session_never_created", ok) is not None:
             counts["neverCreated"] += 1
 
     for order in orders.find({"status": "PENDING", "sessionId": {"$ne": None}, "expiresAt": {"$lt": now}}).limit(BATCH):
-        sub = saga.sub_context(ctx, order["_id"])
+        sub = ctx.scoped(order["_id"])
         try:
             session = payments.expire_session(ctx.config, order["sessionId"]) or \
                 payments.retrieve_session(ctx.config, order["sessionId"])
@@ -54,4 +54,4 @@ def main(event, ctx):
     return Response(200, counts)
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

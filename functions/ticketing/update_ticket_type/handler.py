@@ -5,8 +5,7 @@ count (every reservation or release changes it); it is recomputed and retried on
 sold (reserved included) is clamped to it: the type is then sold out, nothing sold is taken back. A new price
 applies to later checkouts; reserved orders keep the price they were shown.
 """
-from runtime.contract import Response, function, http
-from runtime.errors import Conflict, NotFound
+from runtime import Conflict, NotFound, Response, entry_points, function, http
 
 from functions.ticketing import mirror, model
 
@@ -14,7 +13,7 @@ ATTEMPTS = 5
 
 
 @function("ticketing-update-ticket-type", http("PUT", "/ticket-types/{ticketTypeId}"), auth="required",
-          emits=["ticket-type.updated"], body=model.TicketTypeChange)
+          emits=["ticket-type.updated"], body=model.TicketTypeChange, indexes=model.INDEXES)
 def main(event, ctx):
     fields, type_id = ctx.input, ctx.http.path_params["ticketTypeId"]
     types = ctx.db[model.TICKET_TYPES]
@@ -38,4 +37,4 @@ def main(event, ctx):
                    retry_after_seconds=1)
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

@@ -1,12 +1,11 @@
 """GET ticketing.<HOST>/users/{userId}/events/{eventId}/pdf: the caller's ACTIVE tickets for one event."""
-from runtime.contract import function, http
-from runtime.errors import NotFound
+from runtime import NotFound, entry_points, function, http
 
 from functions.ticketing import model, pdf
 
 
 @function("ticketing-user-event-pdf", http("GET", "/users/{userId}/events/{eventId}/pdf"), auth="required",
-          requirements=pdf.REQUIREMENTS)
+          requirements=pdf.REQUIREMENTS, indexes=model.INDEXES)
 def main(event, ctx):
     user_id = model.same_user(ctx, ctx.http.path_params["userId"])
     event_id = ctx.http.path_params["eventId"]
@@ -17,4 +16,4 @@ def main(event, ctx):
     return pdf.response(tickets, ctx.db, ctx.config.public_host, f"tickets-{user_id}-{event_id}.pdf")
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

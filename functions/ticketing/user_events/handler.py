@@ -3,8 +3,7 @@
 ``status`` (PUBLISHED, COMPLETED or CANCELLED; comma-separated allowed) filters on the mirror; ``order`` asc|desc
 sorts by event date (then id, so pages are stable); events missing from the mirror are left out.
 """
-from runtime.contract import Response, function, http
-from runtime.validation import query_int
+from runtime import Response, entry_points, function, http, query_int
 
 from functions.ticketing import model
 
@@ -12,7 +11,7 @@ MAX_LIMIT = 100
 STATUSES = ("PUBLISHED", "COMPLETED", "CANCELLED")
 
 
-@function("ticketing-user-events", http("GET", "/users/{userId}/events"), auth="required")
+@function("ticketing-user-events", http("GET", "/users/{userId}/events"), auth="required", indexes=model.INDEXES)
 def main(event, ctx):
     user_id = model.same_user(ctx, ctx.http.path_params["userId"])
     limit = query_int(ctx.http, "limit", 20, minimum=1, maximum=MAX_LIMIT)
@@ -37,4 +36,4 @@ def main(event, ctx):
                           "hasMore": offset + len(items) < len(events)})
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

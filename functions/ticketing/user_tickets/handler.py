@@ -1,13 +1,12 @@
 """GET ticketing.<HOST>/users/{userId}/tickets: the caller's issued tickets, newest first (``eventId`` filter)."""
-from runtime.contract import Response, function, http
-from runtime.validation import query_int
+from runtime import Response, entry_points, function, http, query_int
 
 from functions.ticketing import model
 
 MAX_LIMIT = 100
 
 
-@function("ticketing-user-tickets", http("GET", "/users/{userId}/tickets"), auth="required")
+@function("ticketing-user-tickets", http("GET", "/users/{userId}/tickets"), auth="required", indexes=model.INDEXES)
 def main(event, ctx):
     user_id = model.same_user(ctx, ctx.http.path_params["userId"])
     limit = query_int(ctx.http, "limit", 20, minimum=1, maximum=MAX_LIMIT)
@@ -23,4 +22,4 @@ def main(event, ctx):
                           "hasMore": offset + len(items) < total})
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

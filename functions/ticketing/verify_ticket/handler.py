@@ -3,13 +3,12 @@
 ACTIVE → USED exactly once (a conditional update): 200 ``true`` the first time, 200 ``false`` for a ticket already
 used; any other status (cancelled, refunded) is a 409.
 """
-from runtime.contract import Response, function, http
-from runtime.errors import Conflict, Forbidden, NotFound
+from runtime import Conflict, Forbidden, NotFound, Response, entry_points, function, http
 
 from functions.ticketing import mirror, model
 
 
-@function("ticketing-verify-ticket", http("PUT", "/tickets/{ticketId}/verify"), auth="required")
+@function("ticketing-verify-ticket", http("PUT", "/tickets/{ticketId}/verify"), auth="required", indexes=model.INDEXES)
 def main(event, ctx):
     ticket_id = ctx.http.path_params["ticketId"]
     tickets = ctx.db[model.TICKETS]
@@ -32,4 +31,4 @@ def main(event, ctx):
     raise Conflict(f"Cannot use ticket with status {status}", code="ticket_not_active")
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

@@ -8,8 +8,7 @@ profile (``passwordChangedAt``) with the invocation's receipt.
 Safe to repeat: if the current password no longer works but the new one does, an earlier attempt with this
 request already changed it (a crash before its reply was recorded), so the change is simply confirmed.
 """
-from runtime.contract import Response, function, http
-from runtime.errors import InvalidInput, NotFound
+from runtime import InvalidInput, NotFound, Response, entry_points, function, http
 
 from functions.users import model
 from functions.users.access import owner_only
@@ -19,7 +18,8 @@ FIELDS = ("currentPassword", "newPassword", "confirmPassword")
 
 
 @function("users-change-password", http("PUT", "/{userId}/password"), auth="required",
-          body=owner_only(model.PasswordChange), secrets=["keycloak-client-secret"], redact=list(FIELDS))
+          body=owner_only(model.PasswordChange), secrets=["keycloak-client-secret"], redact=list(FIELDS),
+          indexes=model.INDEXES)
 def main(event, ctx):
     user_id = ctx.http.path_params["userId"]
     change: model.PasswordChange = ctx.input
@@ -44,4 +44,4 @@ def main(event, ctx):
     return reply
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

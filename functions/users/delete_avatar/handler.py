@@ -4,9 +4,7 @@ Removing an avatar that was never uploaded is not an error (the reference answer
 The stored object is deleted after the commit; if that fails, the profile already shows the default and the
 object is left unreferenced (the next upload of that type overwrites it).
 """
-from runtime.contract import Response, function, http
-from runtime.errors import Conflict, NotFound
-from runtime.storage import storage_from_config
+from runtime import Conflict, NotFound, Response, entry_points, function, http, storage_from_config
 
 from functions.users import model
 from functions.users.access import owner_only
@@ -15,7 +13,7 @@ ATTEMPTS = 5
 
 
 @function("users-delete-avatar", http("DELETE", "/{userId}/avatar"), auth="required", emits=["user.updated"],
-          body=owner_only(), secrets=["s3-access-key", "s3-secret-key"])
+          body=owner_only(), secrets=["s3-access-key", "s3-secret-key"], indexes=model.INDEXES)
 def main(event, ctx):
     user_id = ctx.http.path_params["userId"]
     users = ctx.db[model.COLLECTION]
@@ -24,7 +22,7 @@ def main(event, ctx):
         doc = users.find_one({"_id": user_id})
         if doc is None or model.is_deleted(doc):
             raise NotFound(f"User with ID {user_id} not found")
-        ours = any(r.get("key") == ctx.key for r in doc.get("_receipts", []))
+        ours = ctx.prior_reply(doc) is not None
         if doc["profile"]["avatar"] == default and not doc.get("avatarKey") and not ours:
             return Response(204)  # nothing to remove: no event, since nothing changed
         changed = {**doc, "profile": {**doc["profile"], "avatar": default}, "_version": doc["_version"] + 1}
@@ -40,4 +38,4 @@ def main(event, ctx):
     return reply
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

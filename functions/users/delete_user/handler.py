@@ -10,9 +10,7 @@ Steps, each safe to repeat under the same idempotency key:
 A failure in step 2 fails the call; its retry finds its own commit (the receipt) and finishes step 2. If nobody
 retries, the next login with the surviving identity finishes it (``identity.load_or_repair``).
 """
-from runtime.contract import Response, function, http
-from runtime.errors import Conflict, NotFound
-from runtime.storage import storage_from_config
+from runtime import Conflict, NotFound, Response, entry_points, function, http, storage_from_config
 
 from functions.users import model
 from functions.users.access import owner_only
@@ -22,13 +20,14 @@ ATTEMPTS = 5
 
 
 @function("users-delete-user", http("DELETE", "/{userId}"), auth="required", emits=["user.deleted"],
-          body=owner_only(), secrets=["keycloak-client-secret", "s3-access-key", "s3-secret-key"])
+          body=owner_only(), secrets=["keycloak-client-secret", "s3-access-key", "s3-secret-key"],
+          indexes=model.INDEXES)
 def main(event, ctx):
     user_id = ctx.http.path_params["userId"]
     users = ctx.db[model.COLLECTION]
     for _ in range(ATTEMPTS):
         doc = users.find_one({"_id": user_id})
-        ours = doc is not None and any(r.get("key") == ctx.key for r in doc.get("_receipts", []))
+        ours = ctx.prior_reply(doc) is not None
         if doc is None or (model.is_deleted(doc) and not ours):
             raise NotFound(f"User with ID {user_id} not found")
         reply = ctx.commit(model.COLLECTION, {"_id": user_id, "_version": doc["_version"]},
@@ -44,4 +43,4 @@ def main(event, ctx):
     return reply
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

@@ -1,11 +1,10 @@
 """GET users.<HOST>/{userId}: the full profile to its owner, the public view to everyone else."""
-from runtime.contract import Response, function, http
-from runtime.errors import NotFound
+from runtime import NotFound, Response, entry_points, function, http
 
 from functions.users import model
 
 
-@function("users-get-user", http("GET", "/{userId}"), auth="optional")
+@function("users-get-user", http("GET", "/{userId}"), auth="optional", indexes=model.INDEXES)
 def main(event, ctx):
     user_id = ctx.http.path_params["userId"]
     doc = ctx.db[model.COLLECTION].find_one({"_id": user_id})
@@ -15,4 +14,4 @@ def main(event, ctx):
     return Response(200, model.owner_view(doc) if owner else model.public_view(doc))
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

@@ -3,14 +3,14 @@
 Changes no state of ours, so it records no idempotency key (tokens must never be stored for replay) — except
 when it repairs an account whose registration crashed after the identity was created (see ``register``).
 """
-from runtime.contract import Response, function, http
+from runtime import Response, entry_points, function, http
 
 from functions.users import model
 from functions.users.identity import identity_provider, load_or_repair, login_fields
 
 
 @function("users-login", http("POST", "/login"), state_changing=False, emits=["user.created"], body=model.Credentials,
-          secrets=["keycloak-client-secret"], redact=["password"])
+          secrets=["keycloak-client-secret"], redact=["password"], indexes=model.INDEXES)
 def main(event, ctx):
     credentials = ctx.input
     idp = identity_provider(ctx.config)
@@ -19,4 +19,4 @@ def main(event, ctx):
     return Response(200, {**model.owner_view(doc), **login_fields(tokens)})
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

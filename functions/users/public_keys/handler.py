@@ -1,6 +1,6 @@
 """GET users.<HOST>/public-keys: the realm's signing keys as the reference served them to other services,
 ``{keys: [{kid, publicKey}]}`` with base64 DER SubjectPublicKeyInfo keys, read afresh from the realm's JWKS."""
-from runtime.contract import Response, function, http
+from runtime import Response, entry_points, function, http
 
 from functions.users.identity import identity_provider, public_keys
 
@@ -10,4 +10,4 @@ def main(event, ctx):
     return Response(200, {"keys": public_keys(identity_provider(ctx.config).jwks())})
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

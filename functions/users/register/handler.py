@@ -5,8 +5,7 @@ Keycloak account it created before (same ``custom_user_id``) and carries on inst
 If the profile cannot be stored, the Keycloak account is deleted again (compensation) before the error is
 returned; a crash between the two steps leaves an account that the next login repairs (see ``login``).
 """
-from runtime.contract import Response, function, http
-from runtime.errors import Conflict
+from runtime import Conflict, Response, entry_points, function, http
 
 from functions.users import model
 from functions.users.identity import create_or_adopt_user, discard_identity, identity_provider, login_fields
@@ -21,11 +20,10 @@ def attach_tokens(event, ctx, response: Response) -> Response:
 
 @function("users-register", http("POST", "/register"), emits=["user.created"], body=model.Registration,
           secrets=["keycloak-client-secret"],
-          redact=["password"], finish=attach_tokens)
+          redact=["password"], finish=attach_tokens, indexes=model.INDEXES)
 def main(event, ctx):
     registration = ctx.input
-    model.ensure_indexes(ctx.db)
-    user_id = model.new_user_id(ctx.spec.name, ctx.key)
+    user_id = ctx.derived_id()  # every retry of one registration converges on one user
     idp = identity_provider(ctx.config)
     keycloak_id = create_or_adopt_user(idp, registration, user_id, ctx.log)
     doc = model.new_document(user_id, registration, keycloak_id, model.default_avatar(ctx.config))
@@ -42,4 +40,4 @@ def main(event, ctx):
     return committed
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

@@ -5,8 +5,7 @@ are ordered by username (unique), so pages are stable; ``hasMore`` says whether 
 """
 import re
 
-from runtime.contract import Response, function, http
-from runtime.errors import InvalidInput
+from runtime import InvalidInput, Response, entry_points, function, http
 
 from functions.users import model
 
@@ -35,7 +34,7 @@ def read_query(event, ctx) -> dict:
             "limit": min(numbers["limit"], model.SEARCH_MAX_LIMIT)}
 
 
-@function("users-search-users", http("GET", "/search"), body=read_query)
+@function("users-search-users", http("GET", "/search"), body=read_query, indexes=model.INDEXES)
 def main(event, ctx):
     query = ctx.input
     filter_: dict = {"deleted": {"$ne": True}}
@@ -51,4 +50,4 @@ def main(event, ctx):
                           "offset": query["offset"], "hasMore": len(docs) > query["limit"]})
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

@@ -3,8 +3,7 @@
 Optimistic concurrency: the update applies only to the version it was computed from, and ``user.updated``
 carries the new version as its ``sequence``, so mirrors apply a user's events in order whatever the broker does.
 """
-from runtime.contract import Response, function, http
-from runtime.errors import Conflict, NotFound
+from runtime import Conflict, NotFound, Response, entry_points, function, http
 
 from functions.users import model
 from functions.users.access import owner_only
@@ -13,7 +12,7 @@ ATTEMPTS = 5
 
 
 @function("users-update-user", http("PUT", "/{userId}"), auth="required", emits=["user.updated"],
-          body=owner_only(model.UserUpdate))
+          body=owner_only(model.UserUpdate), indexes=model.INDEXES)
 def main(event, ctx):
     user_id = ctx.http.path_params["userId"]
     update = ctx.input
@@ -32,4 +31,4 @@ def main(event, ctx):
     raise Conflict("The profile changed concurrently too often; retry.")
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)

@@ -8,10 +8,19 @@ browsers cache an object for minutes and a new upload of the same type keeps its
 """
 from dataclasses import dataclass
 
-from runtime.contract import Response, function, http
-from runtime.errors import BadRequest, Conflict, InvalidInput, NotFound
-from runtime.forms import parse_multipart
-from runtime.storage import check_image, storage_from_config
+from runtime import (
+    BadRequest,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    Response,
+    check_image,
+    entry_points,
+    function,
+    http,
+    parse_multipart,
+    storage_from_config,
+)
 
 from functions.users import model
 from functions.users.access import owner_only
@@ -48,7 +57,7 @@ def read_form(event, ctx) -> Upload | None:
 
 
 @function("users-upload-avatar", http("POST", "/{userId}/avatar"), auth="required", emits=["user.updated"],
-          body=owner_only(read=read_form), secrets=["s3-access-key", "s3-secret-key"])
+          body=owner_only(read=read_form), secrets=["s3-access-key", "s3-secret-key"], indexes=model.INDEXES)
 def main(event, ctx):
     user_id = ctx.http.path_params["userId"]
     upload: Upload | None = ctx.input
@@ -82,4 +91,4 @@ def _exists(doc) -> bool:
     return doc is not None and not model.is_deleted(doc)
 
 
-handle, new = main.handle, main.new
+handle, new = entry_points(main)
