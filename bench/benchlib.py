@@ -64,17 +64,6 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
     return "\n".join(out)
 
 
-def in_database(spec, database: str):
-    """``spec`` with its store pointed at ``database`` instead of ``eventonight_<group>``, so a bench writes into a
-    fresh database of its own (the stand-in slows down as collections grow) and can drop it afterwards."""
-    import dataclasses
-
-    from runtime.contract import FunctionSpec
-
-    bench_class = type("BenchFunctionSpec", (FunctionSpec,), {"database": property(lambda self: database)})
-    return bench_class(**{f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)})
-
-
 def run_id() -> str:
     """A short unique suffix for this run's database, queue and function names."""
     import uuid

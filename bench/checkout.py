@@ -29,7 +29,8 @@ from localrunner import idp as idp_module
 from localrunner.stripe_standin import DEV_SECRET_KEY, StripeStandIn
 from runtime.broker import register_transport
 from runtime.config import Config
-from runtime.invoke import RawHttp, Runtime, invoke
+from runtime.invoke import RawHttp, invoke
+from runtime.process import Runtime
 
 FUTURE = (datetime.now(timezone.utc) + timedelta(days=400)).strftime("%Y-%m-%dT%H:%M:%S")
 
@@ -76,20 +77,22 @@ def main() -> int:
     calls = benchlib.env_int("BENCH_CHECKOUT_CALLS", 300)
     stock = benchlib.env_int("BENCH_CHECKOUT_STOCK", 100)
     uri = benchlib.mongo_uri()
-    database = f"bench_checkout_{benchlib.run_id()}"
-    register_transport("nullbus", lambda url: NullPublisher())
+    prefix = f"bench_checkout_{benchlib.run_id()}_"
+    database = f"{prefix}ticketing"
+    register_transport("nullbus", lambda url, exchange: NullPublisher())
     provider = idp_module.serve()
     stripe = StripeStandIn().start()
     try:
         from functions.ticketing import model
         from functions.ticketing.create_checkout_session.handler import main as checkout
 
-        spec = benchlib.in_database(checkout, database)
+        spec = checkout
         runtime = Runtime(Config({"MONGO_URI": uri, "AMQP_URL": "nullbus://bench", "LOG_LEVEL": "ERROR",
                                   "OIDC_ISSUER": provider.issuer, "STRIPE_API_BASE": stripe.url,
-                                  "SECRET_STRIPE_SECRET_KEY": DEV_SECRET_KEY, "PUBLIC_HOST": "localhost:8080"}))
+                                  "SECRET_STRIPE_SECRET_KEY": DEV_SECRET_KEY, "PUBLIC_HOST": "localhost:8080",
+                                  "DATABASE_PREFIX": prefix}))
         db = runtime.store(spec).db
-        model.ensure_indexes(db)
+        runtime.ensure_indexes(spec, runtime.store(spec))
         event_id, type_id = str(uuid.uuid4()), f"ett_{uuid.uuid4()}"
         db[model.EVENTS].insert_one({"_id": event_id, "creatorId": "org", "status": "PUBLISHED", "date": FUTURE,
                                      "title": "Hot sale", "_seq": 1})

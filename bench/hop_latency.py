@@ -12,8 +12,8 @@ A sender publishes ``event.updated`` CloudEvents at ``BENCH_HOP_RATE`` per secon
 
 Baseline, same run, same rate, before the function: a plain consumer (ack after a confirmed publish, as the bus)
 that republishes each ``event.updated`` as ``event.completed``: the broker's two hops with no platform, no function,
-no store. Names carry a run id (queues ``fn.events-bench-hop-<run>``, ``bench.relay.<run>``, ``bench.tap.<run>``,
-database ``bench_hop_<run>``); all are deleted at the end, and stale ``fn.events-bench-hop-*`` queues from an
+no store. The run has a namespace of its own: exchange ``bench-hop-<run>``, its queues ``bench-hop-<run>.*``,
+database ``bench_hop_<run>_events``; all are deleted at the end, and stale ``bench-hop-*`` queues from an
 interrupted run are removed first (best effort, via rabbitmqctl when it is on PATH).
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ from benchlib import percentile, ratio, table
 
 WARMUP_EVENTS = 20
 DRAIN_SECONDS = 20.0
-STALE_PREFIXES = ("fn.events-bench-hop-", "bench.relay.", "bench.tap.")
+STALE_PREFIXES = ("bench-hop-",)  # every queue of a run is <its exchange>.<name>
 
 
 def configure_environment() -> None:
@@ -39,6 +39,16 @@ def configure_environment() -> None:
     os.environ["MONGO_URI"] = benchlib.mongo_uri()
     os.environ["AMQP_URL"] = benchlib.amqp_url()
     os.environ["LOG_LEVEL"] = "WARNING"
+
+
+def exchange_of(run: str) -> str:
+    """The run's own exchange: its queues, events and database are its own, removed at the end."""
+    return f"bench-hop-{run}"
+
+
+def use_namespace(run: str) -> None:
+    os.environ["EVENT_EXCHANGE"] = exchange_of(run)
+    os.environ["DATABASE_PREFIX"] = f"bench_hop_{run}_"
 
 
 def hop_main(event, ctx):
@@ -54,8 +64,7 @@ def hop_main(event, ctx):
 def declare_function(run: str):
     from runtime.contract import function, on_event
 
-    spec = function(f"events-bench-hop-{run}", on_event("event.updated"), emits=["event.completed"])(hop_main)
-    return benchlib.in_database(spec, f"bench_hop_{run}")
+    return function("events-bench-hop", on_event("event.updated"), emits=["event.completed"])(hop_main)
 
 
 def connect():
@@ -79,21 +88,19 @@ class ConsumerThread(threading.Thread):
     """A queue of its own bound to ``routing_key`` on the exchange, consumed on its own connection until stopped.
     The queue is auto-deleted when the consumer goes, so a crash leaves nothing behind."""
 
-    def __init__(self, queue: str, routing_key: str, on_message):
+    def __init__(self, exchange: str, queue: str, routing_key: str, on_message):
         super().__init__(daemon=True, name=queue)
-        self.queue, self.routing_key, self.on_message = queue, routing_key, on_message
+        self.exchange, self.queue, self.routing_key, self.on_message = exchange, queue, routing_key, on_message
         self.ready, self.stopping = threading.Event(), threading.Event()
 
     def run(self):
-        from runtime.envelope import EXCHANGE
-
         connection = connect()
         try:
             channel = connection.channel()
-            channel.exchange_declare(EXCHANGE, exchange_type="topic", durable=True)
+            channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
             channel.queue_declare(self.queue, auto_delete=True)
             channel.queue_purge(self.queue)
-            channel.queue_bind(self.queue, EXCHANGE, routing_key=self.routing_key)
+            channel.queue_bind(self.queue, self.exchange, routing_key=self.routing_key)
             channel.basic_qos(prefetch_count=8)
             self.ready.set()
             for method, properties, body in channel.consume(self.queue, inactivity_timeout=0.1):
@@ -122,7 +129,7 @@ class Tap:
 
     def __init__(self, run: str):
         self.received: dict[str, float] = {}
-        self.consumer = ConsumerThread(f"bench.tap.{run}", "event.completed", self._on_message)
+        self.consumer = ConsumerThread(exchange_of(run), f"{exchange_of(run)}.tap", "event.completed", self._on_message)
 
     def _on_message(self, properties, body):
         self.received[event_id_of(body)] = time.perf_counter()
@@ -134,7 +141,7 @@ def relay_consumer(run: str, busy: list[float]) -> ConsumerThread:
     from runtime import envelope
     from runtime.broker import Publisher
 
-    publisher = Publisher(benchlib.amqp_url())
+    publisher = Publisher(benchlib.amqp_url(), exchange_of(run))
 
     def relay(properties, body):
         start = time.perf_counter()
@@ -143,15 +150,15 @@ def relay_consumer(run: str, busy: list[float]) -> ConsumerThread:
                                                               {"eventId": event_id}, subject=event_id)))
         busy.append((time.perf_counter() - start) * 1000)
 
-    return ConsumerThread(f"bench.relay.{run}", "event.updated", relay)
+    return ConsumerThread(exchange_of(run), f"{exchange_of(run)}.relay", "event.updated", relay)
 
 
-def send_paced(prefix: str, count: int, rate: float, tap: Tap) -> dict[str, float]:
+def send_paced(run: str, prefix: str, count: int, rate: float, tap: Tap) -> dict[str, float]:
     """Publish ``count`` events at ``rate``/s (confirmed); returns send times by eventId and waits for them at the
     tap (up to DRAIN_SECONDS after the last send)."""
     from runtime.broker import Publisher
 
-    publisher = Publisher(benchlib.amqp_url())
+    publisher = Publisher(benchlib.amqp_url(), exchange_of(run))
     sent: dict[str, float] = {}
     start = time.perf_counter()
     try:
@@ -178,8 +185,8 @@ def latencies_ms(sent: dict[str, float], tap: Tap) -> tuple[list[float], int]:
 
 def run_phase(name: str, run: str, count: int, rate: float, tap: Tap) -> tuple[list[float], int]:
     """Warm up (unmeasured), then the paced run."""
-    send_paced(f"{name}-warm-{run}", WARMUP_EVENTS, rate, tap)
-    return latencies_ms(send_paced(f"{name}-{run}", count, rate, tap), tap)
+    send_paced(run, f"{name}-warm-{run}", WARMUP_EVENTS, rate, tap)
+    return latencies_ms(send_paced(run, f"{name}-{run}", count, rate, tap), tap)
 
 
 def delete_queues(names) -> None:
@@ -192,10 +199,16 @@ def delete_queues(names) -> None:
         connection.close()
 
 
-def function_queues(spec, bus) -> list[str]:
-    from localrunner.bus import queue_name
+def delete_exchange(name: str) -> None:
+    connection = connect()
+    try:
+        connection.channel().exchange_delete(name)
+    finally:
+        connection.close()
 
-    name = queue_name(spec)
+
+def function_queues(spec, bus) -> list[str]:
+    name = bus.queue_name(spec)
     return [name, f"{name}.dlq"] + [f"{name}.retry.{delay}ms" for delay in bus.backoff_ms]
 
 
@@ -232,15 +245,15 @@ def function_phase(run: str, count: int, rate: float, tap: Tap, busy: list[float
             failures.append(status)
         return status
 
-    bus = RabbitBus(benchlib.amqp_url())
+    bus = RabbitBus(benchlib.amqp_url(), exchange_of(run))
     try:
         bus.start([spec], deliver)
         latencies, lost = run_phase("fn", run, count, rate, tap)
     finally:
         bus.stop()
         delete_queues(function_queues(spec, bus))
-        publisher_for(benchlib.amqp_url()).close_quietly()
-        benchlib.drop_quietly(benchlib.mongo_uri(), spec.database)
+        publisher_for(benchlib.amqp_url(), exchange_of(run)).close_quietly()
+        benchlib.drop_quietly(benchlib.mongo_uri(), f"bench_hop_{run}_events")
     return latencies, lost, failures
 
 
@@ -268,6 +281,7 @@ def main() -> int:
     count = int(rate * seconds)
     run = benchlib.run_id()
     configure_environment()
+    use_namespace(run)
     started = time.monotonic()
     remove_stale_queues()
     print(f"hop latency: {count} events at {rate:g}/s per path, run {run}, broker "
@@ -287,6 +301,7 @@ def main() -> int:
         results[fn] = (latencies, lost)
     finally:
         tap.consumer.stop()
+        delete_exchange(exchange_of(run))
     for name in busy:  # drop the warm-up messages
         busy[name] = busy[name][WARMUP_EVENTS:]
     report(results, busy)

@@ -26,7 +26,8 @@ from pymongo import monitoring
 
 from runtime.config import Config
 from runtime.contract import Response, function, http
-from runtime.invoke import REPLAY_HEADER, RawHttp, Runtime, invoke
+from runtime.invoke import REPLAY_HEADER, RawHttp, invoke
+from runtime.process import Runtime
 from runtime.store import mongo_client
 
 
@@ -71,7 +72,7 @@ def timed(call) -> tuple[float, int]:
 
 def make_variants(runtime: Runtime, database: str):
     """The four callables, each taking the call's index; ``ledger`` keys are remembered for ``replay``."""
-    with_ledger = benchlib.in_database(bench_main, database)
+    with_ledger = bench_main
     without_ledger = dataclasses.replace(with_ledger, name="events-bench-noledger", state_changing=False)
     bare = mongo_client(runtime.config.mongo_uri)[database]["docs_update_one"]
     done: list[str] = []
@@ -121,9 +122,10 @@ def report(samples: dict[str, list[tuple[float, int]]]) -> None:
 
 def main() -> int:
     calls = benchlib.env_int("BENCH_LEDGER_CALLS", 300)
-    database = f"bench_ledger_{benchlib.run_id()}"
+    prefix = f"bench_ledger_{benchlib.run_id()}_"
     runtime = Runtime(Config({"MONGO_URI": benchlib.mongo_uri(), "AMQP_URL": "memory://bench",
-                              "LOG_LEVEL": "WARNING"}))
+                              "LOG_LEVEL": "WARNING", "DATABASE_PREFIX": prefix}))
+    database = runtime.config.database(bench_main.group)
     started = time.monotonic()
     try:
         samples = measure(make_variants(runtime, database), calls, warmup=20)
