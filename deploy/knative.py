@@ -1,0 +1,154 @@
+"""Knative: ``knative/broker.yaml`` (RabbitmqBrokerConfig, Broker, dead-letter Service) and ``knative/<group>.yaml``
+(one Service per function, one Trigger per (event function, type), one PingSource per scheduled function, and the
+group's HTTPRoutes from deploy.routes)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from deploy.choices import (
+    BROKER_CONFIG_NAME,
+    BROKER_NAME,
+    CONTAINER_CONCURRENCY,
+    DEAD_LETTER_IMAGE,
+    DEAD_LETTER_SERVICE,
+    DELIVERY_BACKOFF_DELAY,
+    DELIVERY_BACKOFF_POLICY,
+    DELIVERY_RETRY,
+    KNATIVE_COMMAND,
+    MAX_SCALE,
+    MIN_SCALE,
+    RABBITMQ_CLUSTER,
+    SECRETS_DIR,
+    SHARED_ENV,
+    TRIGGER_PARALLELISM,
+)
+from deploy.common import dump, event_types, function_env, image_of, k8s_name, labels
+from deploy.routes import knative_httproutes
+from runtime.contract import FunctionSpec, HttpTrigger, ScheduleTrigger
+
+
+def service_ref(name: str) -> dict[str, Any]:
+    return {"ref": {"apiVersion": "serving.knative.dev/v1", "kind": "Service", "name": name}}
+
+
+def trigger_name(function_name: str, event_type: str) -> str:
+    return k8s_name(function_name, event_type)
+
+
+def knative_service(spec: FunctionSpec) -> dict[str, Any]:
+    env = [{"name": name, "value": value} for name, value in function_env(spec)]
+    env += [{"name": name, "value": value} for name, value in SHARED_ENV]
+    container: dict[str, Any] = {
+        "name": "function",
+        "image": image_of(spec.name, concrete=True),
+        "command": list(KNATIVE_COMMAND),
+        "env": env,
+        "ports": [{"containerPort": 8080}],
+        "readinessProbe": {"httpGet": {"path": "/health/readiness"}},
+    }
+    pod: dict[str, Any] = {
+        "containerConcurrency": CONTAINER_CONCURRENCY,
+        "timeoutSeconds": spec.timeout_seconds,
+        "containers": [container],
+    }
+    secrets = sorted(set(spec.secrets))
+    if secrets:
+        # One projected volume at the OpenFaaS secrets path: each secret's key <name> becomes the file
+        # /var/openfaas/secrets/<name>, exactly what OpenFaaS mounts and runtime.config reads.
+        container["volumeMounts"] = [{"name": "secrets", "mountPath": SECRETS_DIR, "readOnly": True}]
+        pod["volumes"] = [{"name": "secrets", "projected": {"sources": [
+            {"secret": {"name": s, "items": [{"key": s, "path": s}]}} for s in secrets]}}]
+    service_labels = labels(spec.group)
+    if not isinstance(spec.trigger, HttpTrigger):
+        # Only the broker's dispatchers and PingSources call it: not exposed outside the cluster.
+        service_labels["networking.knative.dev/visibility"] = "cluster-local"
+    return {
+        "apiVersion": "serving.knative.dev/v1",
+        "kind": "Service",
+        "metadata": {"name": spec.name, "labels": service_labels},
+        "spec": {"template": {
+            "metadata": {"annotations": {"autoscaling.knative.dev/min-scale": str(MIN_SCALE),
+                                         "autoscaling.knative.dev/max-scale": str(MAX_SCALE)},
+                         "labels": labels(spec.group)},
+            "spec": pod,
+        }},
+    }
+
+
+def delivery(timeout_seconds: int | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"retry": DELIVERY_RETRY, "backoffPolicy": DELIVERY_BACKOFF_POLICY,
+                           "backoffDelay": DELIVERY_BACKOFF_DELAY, "deadLetterSink": service_ref(DEAD_LETTER_SERVICE)}
+    if timeout_seconds is not None:
+        out["timeout"] = f"PT{timeout_seconds}S"
+    return out
+
+
+def knative_triggers(spec: FunctionSpec) -> list[dict[str, Any]]:
+    return [{
+        "apiVersion": "eventing.knative.dev/v1",
+        "kind": "Trigger",
+        "metadata": {"name": trigger_name(spec.name, event_type), "labels": labels(spec.group),
+                     "annotations": {"rabbitmq.eventing.knative.dev/parallelism": str(TRIGGER_PARALLELISM)}},
+        "spec": {"broker": BROKER_NAME, "filter": {"attributes": {"type": event_type}},
+                 "subscriber": service_ref(spec.name), "delivery": delivery(spec.timeout_seconds)},
+    } for event_type in event_types(spec)]
+
+
+def knative_pingsource(spec: FunctionSpec) -> dict[str, Any]:
+    assert isinstance(spec.trigger, ScheduleTrigger)
+    return {
+        "apiVersion": "sources.knative.dev/v1",
+        "kind": "PingSource",
+        "metadata": {"name": k8s_name(spec.name, "schedule"), "labels": labels(spec.group)},
+        "spec": {"schedule": spec.trigger.cron, "timezone": "Etc/UTC", "contentType": "application/json",
+                 "data": '{"function": "%s"}' % spec.name, "sink": service_ref(spec.name)},
+    }
+
+
+def render_broker() -> str:
+    config = {
+        "apiVersion": "eventing.knative.dev/v1alpha1",
+        "kind": "RabbitmqBrokerConfig",
+        "metadata": {"name": BROKER_CONFIG_NAME, "labels": labels()},
+        "spec": {"rabbitmqClusterReference": dict(RABBITMQ_CLUSTER), "queueType": "quorum"},
+    }
+    broker = {
+        "apiVersion": "eventing.knative.dev/v1",
+        "kind": "Broker",
+        "metadata": {"name": BROKER_NAME, "labels": labels(),
+                     "annotations": {"eventing.knative.dev/broker.class": "RabbitMQBroker"}},
+        "spec": {"config": {"apiVersion": "eventing.knative.dev/v1alpha1", "kind": "RabbitmqBrokerConfig",
+                            "name": BROKER_CONFIG_NAME},
+                 "delivery": delivery()},
+    }
+    # Dead letters end in a Service that logs every event it receives (Knative's event_display); its own
+    # delivery has no deadLetterSink, so a dead letter that cannot be logged stays in RabbitMQ's DLQ.
+    dead_letters = {
+        "apiVersion": "serving.knative.dev/v1",
+        "kind": "Service",
+        "metadata": {"name": DEAD_LETTER_SERVICE, "labels": labels()},
+        "spec": {"template": {
+            "metadata": {"annotations": {"autoscaling.knative.dev/min-scale": "1",
+                                         "autoscaling.knative.dev/max-scale": "1"},
+                         "labels": labels()},
+            "spec": {"containers": [{"name": "dead-letters", "image": DEAD_LETTER_IMAGE,
+                                     "ports": [{"containerPort": 8080}]}]},
+        }},
+    }
+    return dump([config, broker, dead_letters])
+
+
+def render_group(group: str, specs: Sequence[FunctionSpec]) -> str:
+    docs: list[dict[str, Any]] = []
+    for spec in specs:
+        docs.append(knative_service(spec))
+    for spec in specs:
+        docs.extend(knative_triggers(spec))
+    for spec in specs:
+        if isinstance(spec.trigger, ScheduleTrigger):
+            docs.append(knative_pingsource(spec))
+    http_specs = [s for s in specs if isinstance(s.trigger, HttpTrigger)]
+    if http_specs:
+        docs.extend(knative_httproutes(group, http_specs))
+    return dump(docs)

@@ -1,0 +1,161 @@
+"""Shared by the tests/deploy modules: loading the manifests (faas-cli style substitution, every knative/ document),
+the strict schemas as validators, and a small hand-built declaration set rendered into sample manifests."""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from deploy.generate import REPO_ROOT, render
+from runtime.contract import FunctionSpec, every, function, http, on_event
+from runtime.registry import FUNCTIONS_DIR, discover
+
+ROOT = REPO_ROOT
+SCHEMAS = os.path.join(ROOT, "deploy", "schemas")
+KIND_SCHEMAS = {"Service": "service", "Broker": "broker", "RabbitmqBrokerConfig": "rabbitmqbrokerconfig",
+                "Trigger": "trigger", "PingSource": "pingsource", "HTTPRoute": "httproute"}
+
+
+# ---- loading --------------------------------------------------------------------------------------------------
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def substitute(text: str, environ: dict[str, str] | None = None) -> str:
+    """``${VAR}``, ``${VAR:-default}`` and ``$VAR`` as faas-cli's envsubst does (unset → empty or the default)."""
+    environ = environ or {}
+
+    def one(m: re.Match) -> str:
+        name = m.group(1) or m.group(3)
+        value = environ.get(name, "")
+        if m.group(2) is not None and value == "":
+            return m.group(2)
+        return value
+
+    return _VAR.sub(one, text)
+
+
+def _schemas() -> tuple[dict[str, Draft202012Validator], Draft202012Validator]:
+    """One validator per Knative kind, and one for stack.yml; the schemas refer to each other by $id."""
+    resources = []
+    for path in glob.glob(os.path.join(SCHEMAS, "**", "*.schema.json"), recursive=True):
+        with open(path, encoding="utf-8") as f:
+            schema = json.load(f)
+        Draft202012Validator.check_schema(schema)
+        resources.append((schema["$id"], Resource.from_contents(schema)))
+    registry = Registry().with_resources(resources)
+    base = "https://eventonight.example/schemas/"
+
+    def validator(rel: str) -> Draft202012Validator:
+        return Draft202012Validator(registry.contents(base + rel), registry=registry)
+
+    kinds = {kind: validator(f"knative/{name}.schema.json") for kind, name in KIND_SCHEMAS.items()}
+    return kinds, validator("stack.schema.json")
+
+
+KNATIVE_VALIDATORS, STACK_VALIDATOR = _schemas()
+
+
+def schema_errors(doc: Any) -> list[str]:
+    """Every schema violation of one Knative document (by its kind) as readable lines."""
+    kind = doc.get("kind") if isinstance(doc, dict) else None
+    if kind not in KNATIVE_VALIDATORS:
+        return [f"no schema for kind {kind!r}"]
+    return [f"{kind} {doc.get('metadata', {}).get('name')}: /{'/'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in KNATIVE_VALIDATORS[kind].iter_errors(doc)]
+
+
+def stack_errors(stack: Any) -> list[str]:
+    return [f"stack.yml /{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in STACK_VALIDATOR.iter_errors(stack)]
+
+
+@dataclass
+class Manifests:
+    specs: list[FunctionSpec]
+    catalogue: dict[str, Any]
+    stack: dict[str, Any]  # after ${VAR:-default} substitution with an empty environment
+    docs: list[dict[str, Any]]  # every knative/ document
+    asyncapi: dict[str, Any]
+
+    def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        return [d for d in self.docs if d.get("kind") == kind]
+
+
+def load(files: dict[str, str], specs: list[FunctionSpec], catalogue: dict[str, Any]) -> Manifests:
+    docs = []
+    for path in sorted(p for p in files if p.startswith("knative/")):
+        docs += [d for d in yaml.safe_load_all(files[path]) if d is not None]
+    return Manifests(specs=specs, catalogue=catalogue, stack=yaml.safe_load(substitute(files["stack.yml"])),
+                     docs=docs, asyncapi=yaml.safe_load(files["events/asyncapi.yaml"]))
+
+def repo_files() -> dict[str, str]:
+    paths = ["stack.yml", "events/asyncapi.yaml"]
+    paths += sorted(os.path.relpath(p, ROOT).replace(os.sep, "/")
+                    for p in glob.glob(os.path.join(ROOT, "knative", "**", "*.y*ml"), recursive=True))
+    files = {}
+    for path in paths:
+        with open(os.path.join(ROOT, path), encoding="utf-8") as f:
+            files[path] = f.read()
+    return files
+
+
+def repo_specs() -> list[FunctionSpec]:
+    return discover() if os.path.isdir(FUNCTIONS_DIR) else []
+
+
+# ---- a small hand-built declaration set -----------------------------------------------------------------------
+
+def declare(module: str, decorator) -> FunctionSpec:
+    def main(event, ctx):  # pragma: no cover - never invoked here
+        return None
+
+    main.__module__ = module
+    return decorator(main)
+
+
+SAMPLE_CATALOGUE = {t: {"type": "object"} for t in
+                    ("user.created", "user.followed", "event.published", "notification.created",
+                     "payments.order.expired")}
+
+
+def sample_specs() -> list[FunctionSpec]:
+    return [
+        declare("functions.users.register.handler",
+                function("users-register", http("POST", "/register"), emits=["user.created"],
+                         secrets=["keycloak-admin"], timeout_seconds=15)),
+        declare("functions.events.get_event.handler",
+                function("events-get-event", http("GET", "/events/{eventId}"))),
+        declare("functions.events.update_event.handler",
+                function("events-update-event", http("PUT", "/events/{eventId}/details.json"), roles=["organization"])),
+        declare("functions.notifications.on_social.handler",
+                function("notifications-on-social", on_event("user.followed", "event.published"),
+                         emits=["notification.created"], timeout_seconds=20)),
+        declare("functions.ticketing.release_expired.handler",
+                function("ticketing-release-expired", every("*/5 * * * *"), emits=["payments.order.expired"],
+                         secrets=["stripe"], timeout_seconds=30)),
+    ]
+
+
+def sample_files() -> dict[str, str]:
+    return render(sample_specs(), SAMPLE_CATALOGUE)
+
+
+def sample_manifests() -> Manifests:
+    return load(sample_files(), sample_specs(), SAMPLE_CATALOGUE)
+
+
+# ---- reading documents ----------------------------------------------------------------------------------------
+
+def container_of(service: dict[str, Any]) -> dict[str, Any]:
+    return service["spec"]["template"]["spec"]["containers"][0]
+
+
+def docs_of(files: dict[str, str], path: str) -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(files[path]) if d]
