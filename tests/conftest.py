@@ -8,6 +8,15 @@ import uuid
 
 import pytest
 
+CLOCK_SENSITIVE_FOLDERS = ("runtime", "store", "auth", "unit", "idp")  # every test there is time-sensitive
+
+
+def pytest_collection_modifyitems(config, items):
+    """Whole folders are ``clock`` tests; an integration module opts in with ``pytestmark = pytest.mark.clock``."""
+    for item in items:
+        if item.path.parent.name in CLOCK_SENSITIVE_FOLDERS:
+            item.add_marker(pytest.mark.clock)
+
 
 @pytest.fixture(scope="session")
 def mongo_uri() -> str:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from manifests_support import Manifests, container_of
-
 from deploy import generate
 from deploy.generate import route_path
+from manifests_support import Manifests, container_of
 from runtime.config import LEASE_MARGIN_SECONDS
 from runtime.contract import EventTrigger, HttpTrigger, ScheduleTrigger
 

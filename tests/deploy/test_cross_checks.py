@@ -3,6 +3,9 @@ and on the sample manifests, and catch each inconsistency a mutation of the samp
 from __future__ import annotations
 
 import pytest
+
+from deploy.generate import render
+from events import catalogue as real_catalogue
 from manifests_cross_check import cross_check
 from manifests_support import (
     SAMPLE_CATALOGUE,
@@ -15,9 +18,6 @@ from manifests_support import (
     schema_errors,
     stack_errors,
 )
-
-from deploy.generate import render
-from events import catalogue as real_catalogue
 from runtime.contract import function, http, on_event
 
 

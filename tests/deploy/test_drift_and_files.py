@@ -6,11 +6,11 @@ import os
 
 import pytest
 import yaml
-from manifests_support import ROOT, SAMPLE_CATALOGUE, declare, repo_specs, sample_files, sample_specs
 
 from deploy import generate
 from deploy.generate import HEADER, render
 from events import catalogue as real_catalogue
+from manifests_support import ROOT, SAMPLE_CATALOGUE, declare, repo_specs, sample_files, sample_specs
 from runtime.contract import function, http
 from runtime.registry import FUNCTIONS_DIR, function_folders
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
-from manifests_support import container_of, docs_of, repo_files, sample_files, schema_errors, stack_errors, substitute
 
 from deploy import generate
 from deploy.generate import render
+from manifests_support import container_of, docs_of, repo_files, sample_files, schema_errors, stack_errors, substitute
 
 # ---- schemas over the committed manifests ---------------------------------------------------------------------
 

@@ -3,9 +3,9 @@ annotation), and large groups split into HTTPRoutes of at most sixteen rules."""
 from __future__ import annotations
 
 import yaml
-from manifests_support import declare, docs_of, sample_files, schema_errors
 
 from deploy.generate import render
+from manifests_support import declare, docs_of, sample_files, schema_errors
 from runtime.contract import function, http
 
 

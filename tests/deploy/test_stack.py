@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from manifests_support import ROOT, sample_files, stack_errors, substitute
 
 

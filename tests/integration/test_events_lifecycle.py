@@ -1,42 +1,32 @@
-"""The events lifecycle over the whole platform: edits, publish, cancel, delete, posters, collaborators,
-scheduled completion, and the deletions a user's removal cascades to; every state change delivered twice."""
-import time
+"""The events lifecycle over the whole platform: edits, publish, cancel, delete, collaborators; every state
+change delivered twice."""
 import uuid
-from datetime import datetime, timedelta, timezone
 
-import httpx
 import pytest
-from test_events_support import (  # noqa: F401
+
+from events_support import (  # noqa: F401
     JPEG,
     PNG,
     broker,
     callers,
     create,
     events_db,
+    get,
     handled,
     multipart,
     on_wire,
     publishable,
+    put,
     soon,
     stored,
+    types_for,
 )
-
 from localrunner.bus import wait_until
 from moments import FUTURE, PAST
 
+pytestmark = pytest.mark.clock  # scripts/test runs it again with the clock a year ahead
+
 UPDATED = {"message": "Event updated successfully"}
-
-
-def get(api, event_id, caller=None):
-    return api.call("GET", "events", f"/{event_id}", token=caller.token if caller else None)
-
-
-def put(api, caller, event_id, body, key=None):
-    return api.call("PUT", "events", f"/{event_id}", token=caller.token, key=key, json=body)
-
-
-def types_for(messages, event_id):
-    return [t for t, _ in on_wire(messages, event_id=event_id)]
 
 
 # ---- PUT --------------------------------------------------------------------------------------------------------
@@ -240,211 +230,12 @@ def test_only_the_creator_deletes(api, callers):
     assert get(api, event_id).json()["status"] == "PUBLISHED"
 
 
-# ---- posters ----------------------------------------------------------------------------------------------------
-
-def media_get(api, url):
-    path = httpx.URL(url).path
-    return api.call("GET", "media", path)
-
-
-def test_creating_with_a_poster_stores_it_once(api, callers, events_db):
-    org = callers()
-    key = f"create-{uuid.uuid4()}"
-    form = {"event": (None, '{"title": "Poster night", "status": "DRAFT"}', "application/json"),
-            "poster": ("poster.png", PNG, "image/png")}
-
-    first = api.call("POST", "events", "/", token=org.token, key=key, **multipart(form))
-    second = api.call("POST", "events", "/", token=org.token, key=key, **multipart(form))
-
-    assert first.status_code == second.status_code == 201 and first.json() == second.json()
-    event_id = first.json()["eventId"]
-    poster = get(api, event_id, org).json()["poster"]
-    assert poster.endswith(f"/events/{event_id}/poster.jpg?v=1")  # the version defeats stale caches
-    image = media_get(api, poster)
-    assert image.status_code == 200 and image.content == PNG and image.headers["content-type"] == "image/png"
-    assert events_db["events"].count_documents({"_id": event_id}) == 1
-
-
-def test_a_form_resent_with_a_new_boundary_replays(api, callers):
-    org = callers()
-    key = f"create-{uuid.uuid4()}"
-    form = {"event": (None, '{"title": "Poster night"}', "application/json"), "poster": ("p.png", PNG, "image/png")}
-
-    first = api.call("POST", "events", "/", token=org.token, key=key, files=form)
-    second = api.call("POST", "events", "/", token=org.token, key=key, files=form)  # httpx draws a new boundary
-
-    assert first.status_code == second.status_code == 201 and first.json() == second.json()
-    assert second.headers["Idempotent-Replayed"] == "true"
-
-
-def test_an_event_without_a_poster_shows_the_default(api, callers):
-    org = callers()
-    event_id = create(api, org)
-
-    assert get(api, event_id, org).json()["poster"].endswith("/events/default.png")
-
-
-@pytest.mark.parametrize("form, status", [
-    ({"poster": ("x.txt", b"just text", "text/plain")}, 400),
-    ({"picture": ("x.png", PNG, "image/png")}, 400),
-])
-def test_a_bad_poster_is_400_and_writes_nothing(api, callers, events_db, form, status):
-    org = callers()
-    event_id = create(api, org)
-    before = events_db["events"].find_one({"_id": event_id})["_version"]
-
-    response = api.call("POST", "events", f"/{event_id}/poster", token=org.token, files=form)
-
-    assert response.status_code == status, response.text
-    assert events_db["events"].find_one({"_id": event_id})["_version"] == before
-
-
-def test_replacing_and_removing_the_poster(api, callers):
-    org, stranger = callers(), callers()
-    event_id = create(api, org, publishable())
-    key = f"poster-{uuid.uuid4()}"
-    form = {"poster": ("poster.jpg", JPEG, "image/jpeg")}
-
-    assert api.call("POST", "events", f"/{event_id}/poster", token=stranger.token, files=form).status_code == 403
-    first = api.call("POST", "events", f"/{event_id}/poster", token=org.token, key=key, **multipart(form))
-    second = api.call("POST", "events", f"/{event_id}/poster", token=org.token, key=key, **multipart(form))
-    assert first.status_code == second.status_code == 200
-    assert first.json()["message"] == "Poster updated successfully"
-    poster = get(api, event_id).json()["poster"]
-    assert media_get(api, poster).content == JPEG and poster.endswith("/poster.jpg?v=2")
-
-    removed = api.call("DELETE", "events", f"/{event_id}/poster", token=org.token)
-    assert removed.status_code == 200 and removed.json() == {"message": "Poster deleted successfully"}
-    assert get(api, event_id).json()["poster"].endswith("/events/default.png")
-    assert media_get(api, poster).content != JPEG  # the object is gone: media answers the default poster
-    assert api.call("DELETE", "events", f"/{event_id}/poster", token=org.token).status_code == 200  # again: fine
-
-
-# ---- scheduled completion ---------------------------------------------------------------------------------------
-
-@pytest.fixture
-def clock(platform):
-    """Ticks at a chosen time: a PingSource's event carries it; OpenFaaS' cron-connector posts no time at all."""
-    if platform.settings.platform == "openfaas":
-        pytest.skip("the OpenFaaS cron-connector sends no time: its ticks are the wall clock (tested below)")
-    return lambda when: platform.tick("events-complete-events", when=when)
-
-
-def test_the_schedule_completes_events_at_their_date_once(api, callers, clock, tap):
-    org = callers()
-    wire = tap("event.completed")
-    date = soon(minutes=3)
-    event_id = create(api, org, publishable(date=stored(date)))
-    draft = create(api, org, publishable(date=stored(date), status="DRAFT"))
-
-    clock(date - timedelta(seconds=1))
-    assert get(api, event_id).json()["status"] == "PUBLISHED"  # not yet: reads never complete anything
-
-    clock(date)
-    clock(date + timedelta(minutes=1))  # a later tick: nothing more
-
-    assert get(api, event_id).json()["status"] == "COMPLETED"
-    assert get(api, draft, org).json()["status"] == "DRAFT"  # drafts never complete
-    wire.settle()
-    assert on_wire(wire.messages, event_id=event_id) == [("event.completed", {"eventId": event_id})]
-    refused = put(api, org, event_id, {"title": "Too late"})
-    assert refused.status_code == 409 and refused.json()["error"] == "event_completed"
-    poster = api.call("POST", "events", f"/{event_id}/poster", token=org.token,
-                      files={"poster": ("p.png", PNG, "image/png")})
-    assert poster.status_code == 409
-
-
-def test_the_schedule_completes_on_the_wall_clock(api, callers, platform):
-    org = callers()
-    date = soon(minutes=0) + timedelta(seconds=2)
-    event_id = create(api, org, publishable(date=stored(date)))
-    time.sleep(max(0.0, (date - datetime.now(timezone.utc)).total_seconds()) + 0.5)
-
-    platform.tick("events-complete-events")
-
-    assert get(api, event_id).json()["status"] == "COMPLETED"
-
-
-def test_the_schedule_purges_tombstones_after_a_day(api, callers, platform, events_db):
-    org = callers()
-    event_id = create(api, org)
-    assert api.call("DELETE", "events", f"/{event_id}", token=org.token).status_code == 200
-    assert wait_until(lambda: not events_db["events"].find_one({"_id": event_id}).get("_outbox_pending"))
-    platform.tick("events-complete-events")
-    assert events_db["events"].find_one({"_id": event_id})["status"] == "DELETED"  # kept for replays a day
-    # A day later (aged in place: a tick a day ahead would also complete other tests' events).
-    events_db["events"].update_one({"_id": event_id},
-                                   {"$set": {"deletedAt": datetime.now(timezone.utc) - timedelta(hours=25)}})
-
-    platform.tick("events-complete-events")
-
-    assert events_db["events"].find_one({"_id": event_id}) is None
-
-
-# ---- a user's deletion ------------------------------------------------------------------------------------------
-
-def test_a_deleted_organization_cascades_and_a_duplicate_is_harmless(api, callers, broker, events_db, tap):
-    org, other = callers(), callers()
-    wire = tap("event.*")
-    published = create(api, org, publishable())
-    draft = create(api, org, {"title": "Never shown"})
-    cancelled = create(api, org, publishable())
-    assert put(api, org, cancelled, {"status": "CANCELLED"}).status_code == 200
-    shared = create(api, other, publishable(collaboratorIds=[org.id]))
-    wire.drain(until=lambda m: "event.published" in types_for(m, shared))
-
-    deletion = broker.publish("user.deleted", {"id": org.id}, sequence=99)
-    broker.publish("user.deleted", {"id": org.id}, sequence=99, event_id=deletion.get_id())  # redelivered
-    assert wait_until(lambda: handled(events_db, "events-mirror-users", deletion), timeout=15)
-    again = broker.publish("user.deleted", {"id": org.id}, sequence=99)  # the same fact, sent anew
-    assert wait_until(lambda: handled(events_db, "events-mirror-users", again), timeout=15)
-
-    assert get(api, published).json()["status"] == "CANCELLED"
-    assert events_db["events"].find_one({"_id": draft})["status"] == "DELETED"
-    assert get(api, cancelled).json()["status"] == "CANCELLED"
-    assert get(api, shared).json()["collaboratorIds"] == []
-    wire.settle()
-    assert types_for(wire.messages, published)[-1:] == ["event.cancelled"]
-    assert types_for(wire.messages, published).count("event.cancelled") == 1
-    assert types_for(wire.messages, draft) == ["event.created", "event.deleted"]
-    assert types_for(wire.messages, cancelled).count("event.cancelled") == 1  # only its own PUT's
-    assert types_for(wire.messages, shared) == ["event.created", "event.published", "event.updated"]
-    assert events_db["users"].find_one({"_id": org.id})["deleted"] is True
-
-
 # ---- the remaining statuses -------------------------------------------------------------------------------------
 
 def test_creating_needs_a_valid_token(api, platform):
     assert api.call("POST", "events", "/", json={"title": "Anonymous"}).status_code == 401
     expired = platform.idp.mint({"realm_access": {"roles": ["organization"]}}, expired=True)
     assert api.call("POST", "events", "/", token=expired, json={"title": "Expired"}).status_code == 401
-
-
-def test_poster_endpoints_refuse_anonymous_strangers_and_unknown_events(api, callers):
-    org, stranger = callers(), callers()
-    event_id = create(api, org, publishable())
-    form = {"poster": ("p.png", PNG, "image/png")}
-
-    assert api.call("POST", "events", f"/{event_id}/poster", files=form).status_code == 401
-    assert api.call("DELETE", "events", f"/{event_id}/poster").status_code == 401
-    assert api.call("DELETE", "events", f"/{event_id}/poster", token=stranger.token).status_code == 403
-    missing = str(uuid.uuid4())
-    assert api.call("POST", "events", f"/{missing}/poster", token=org.token, files=form).status_code == 404
-    assert api.call("DELETE", "events", f"/{missing}/poster", token=org.token).status_code == 404
-    assert api.call("POST", "events", f"/{event_id}/poster", token=org.token,
-                    json={"poster": "not a form"}).status_code == 400
-
-
-def test_a_repeated_poster_removal_applies_once(api, callers, events_db):
-    org = callers()
-    event_id = create(api, org)
-    key = f"unposter-{uuid.uuid4()}"
-
-    first = api.call("DELETE", "events", f"/{event_id}/poster", token=org.token, key=key)
-    second = api.call("DELETE", "events", f"/{event_id}/poster", token=org.token, key=key)
-
-    assert first.status_code == second.status_code == 200 and second.headers["Idempotent-Replayed"] == "true"
-    assert events_db["events"].find_one({"_id": event_id})["_version"] == 2
 
 
 def test_a_repeated_publish_emits_one_published(api, callers, tap):

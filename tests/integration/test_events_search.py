@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
-from test_events_support import Broker, Caller, broker, events_db, handled  # noqa: F401
 
 import moments
+from events_support import Broker, Caller, broker, events_db, handled  # noqa: F401
 from integration_support import Api
 from localrunner.bus import wait_until
 

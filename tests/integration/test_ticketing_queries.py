@@ -5,7 +5,10 @@ import random
 import uuid
 
 import pytest
-from test_ticketing_support import (  # noqa: F401
+
+from localrunner.bus import wait_until
+from runtime import envelope
+from ticketing_support import (  # noqa: F401
     FUTURE,
     add_type,
     broker,
@@ -18,9 +21,6 @@ from test_ticketing_support import (  # noqa: F401
     org,
     people,
 )
-
-from localrunner.bus import wait_until
-from runtime import envelope
 
 
 def unusual_price():

@@ -12,6 +12,8 @@ import stripe as stripe_lib
 from localrunner.bus import wait_until
 from localrunner.stripe_standin import DEV_SECRET_KEY, DEV_WEBHOOK_SECRET, StripeStandIn
 
+pytestmark = pytest.mark.clock  # scripts/test runs it again with the clock a year ahead
+
 PARAMS = {"mode": "payment", "success_url": "http://shop.localhost/ok?session={CHECKOUT_SESSION_ID}",
           "cancel_url": "http://shop.localhost/back", "metadata": {"orderId": "order_1"},
           "line_items": [{"quantity": 2, "price_data": {"currency": "usd", "unit_amount": 1250,

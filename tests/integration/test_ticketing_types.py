@@ -2,7 +2,10 @@
 import uuid
 
 import pytest
-from test_ticketing_support import (  # noqa: F401
+
+from localrunner.bus import wait_until
+from runtime import envelope
+from ticketing_support import (  # noqa: F401
     FUTURE,
     add_type,
     broker,
@@ -15,9 +18,6 @@ from test_ticketing_support import (  # noqa: F401
     people,
     stock,
 )
-
-from localrunner.bus import wait_until
-from runtime import envelope
 
 
 def test_values_and_health_are_public(api):
@@ -156,7 +156,7 @@ def test_the_mirror_applies_newer_events_only_and_never_resurrects(broker, db, o
 
 
 def test_quantity_below_sold_is_clamped(api, org, member, on_sale, db):
-    from test_ticketing_support import checkout
+    from ticketing_support import checkout
 
     created = add_type(api, org, on_sale, quantity=5)
     assert checkout(api, member, [created["id"]] * 3).status_code == 201

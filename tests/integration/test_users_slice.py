@@ -136,7 +136,7 @@ def test_the_same_idempotency_key_twice_registers_once_and_replays(api, tap):
 
     assert second.status_code == 201 and second.headers["idempotent-replayed"] == "true"
     assert second.json()["id"] == first["id"] and second.json()["accessToken"]  # tokens issued anew, not stored
-    wire.drain(timeout=3)
+    wire.settle()
     assert [json.loads(b)["data"]["id"] for _, _, b in wire.messages].count(first["id"]) == 1
 
 
@@ -161,7 +161,7 @@ def test_concurrent_invocations_with_one_key_execute_once(api, tap, concurrently
     statuses = sorted(r.status_code for r in results)
     assert set(statuses) <= {204, 409} and 204 in statuses
     assert all(r.headers.get("retry-after") for r in results if r.status_code == 409)
-    wire.drain(timeout=3)
+    wire.settle()
     assert [json.loads(b)["data"]["id"] for _, _, b in wire.messages].count(user["id"]) == 1
     own = api.call("GET", "users", f"/{user['id']}", token=user["accessToken"]).json()
     assert own["profile"]["name"] == "Concurrent"

@@ -103,3 +103,16 @@ def multipart(parts, boundary="eventonight-test-boundary"):
                       .encode() + data + b"\r\n")
     body = b"".join(chunks) + f"--{boundary}--\r\n".encode()
     return {"headers": {"Content-Type": f"multipart/form-data; boundary={boundary}"}, "content": body}
+
+
+def get(api, event_id, caller=None):
+    """GET events.<HOST>/{eventId}, as the caller (or anonymously)."""
+    return api.call("GET", "events", f"/{event_id}", token=caller.token if caller else None)
+
+
+def put(api, caller, event_id, body, key=None):
+    return api.call("PUT", "events", f"/{event_id}", token=caller.token, key=key, json=body)
+
+
+def types_for(messages, event_id):
+    return [t for t, _ in on_wire(messages, event_id=event_id)]
