@@ -11,6 +11,24 @@ import pytest
 CLOCK_SENSITIVE_FOLDERS = ("runtime", "store", "auth", "unit", "idp")  # every test there is time-sensitive
 
 
+def pytest_addoption(parser):
+    parser.addoption("--clock-ahead-days", type=int, default=0,
+                     help="run with this process's wall clock moved ahead by so many days (scripts/test: 365)")
+
+
+def pytest_configure(config):
+    """``--clock-ahead-days N``: every wall-clock read in this process (``time.time``, ``datetime.now``, in every
+    thread: the functions, the identity provider, the Stripe stand-in, the tests) is N days ahead, ticking on.
+    Monotonic time is untouched. A test that pins a calendar date fails here, not on the day that date goes by."""
+    days = config.getoption("--clock-ahead-days")
+    if days:
+        from datetime import datetime, timedelta, timezone
+
+        import time_machine
+
+        time_machine.travel(datetime.now(timezone.utc) + timedelta(days=days), tick=True).start()
+
+
 def pytest_collection_modifyitems(config, items):
     """Whole folders are ``clock`` tests; an integration module opts in with ``pytestmark = pytest.mark.clock``."""
     for item in items:

@@ -11,8 +11,10 @@ import uuid
 
 import pytest
 
-from integration_support import AMQP_URL, Api, broker  # noqa: F401  (broker: a fixture for every test here)
+from events_support import callers, events_db  # noqa: F401  (fixtures for every test here)
+from integration_support import AMQP_URL, Api, broker  # noqa: F401
 from localrunner.app import LocalPlatform, Settings, free_port
+from ticketing_support import db, member, on_sale, org, people, stripe  # noqa: F401
 
 FAST_BACKOFF_MS = (50, 100, 200)
 

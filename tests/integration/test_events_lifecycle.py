@@ -4,21 +4,12 @@ import uuid
 
 import pytest
 
-from events_support import (  # noqa: F401
-    JPEG,
-    PNG,
-    broker,
-    callers,
+from events_support import (
     create,
-    events_db,
     get,
-    handled,
-    multipart,
     on_wire,
     publishable,
     put,
-    soon,
-    stored,
     types_for,
 )
 from localrunner.bus import wait_until

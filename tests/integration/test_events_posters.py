@@ -5,22 +5,13 @@ import uuid
 import httpx
 import pytest
 
-from events_support import (  # noqa: F401
+from events_support import (
     JPEG,
     PNG,
-    broker,
-    callers,
     create,
-    events_db,
     get,
-    handled,
     multipart,
-    on_wire,
     publishable,
-    put,
-    soon,
-    stored,
-    types_for,
 )
 
 # ---- posters ----------------------------------------------------------------------------------------------------

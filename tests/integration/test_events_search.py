@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 import moments
-from events_support import Broker, Caller, broker, events_db, handled  # noqa: F401
+from events_support import Broker, Caller, handled
 from integration_support import Api
 from localrunner.bus import wait_until
 

@@ -9,23 +9,15 @@ import pytest
 
 from localrunner.bus import wait_until
 from moments import PAST
-from ticketing_support import (  # noqa: F401
+from ticketing_support import (
     CANCEL_URL,
     SUCCESS_URL,
     add_type,
-    broker,
     checkout,
-    db,
-    member,
     mirror_event,
-    on_sale,
-    on_wire,
-    org,
     pay_on_hosted_page,
-    people,
     sent_for,
     stock,
-    stripe,
     wait_status,
 )
 

@@ -8,19 +8,7 @@ import pytest
 
 from localrunner.bus import wait_until
 from runtime import envelope
-from ticketing_support import (  # noqa: F401
-    FUTURE,
-    add_type,
-    broker,
-    checkout,
-    db,
-    member,
-    mirror_event,
-    on_sale,
-    on_wire,
-    org,
-    people,
-)
+from ticketing_support import FUTURE, add_type, checkout, mirror_event, on_wire
 
 
 def unusual_price():

@@ -8,21 +8,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from localrunner.bus import wait_until
-from ticketing_support import (  # noqa: F401
+from ticketing_support import (
     add_type,
-    broker,
     checkout,
-    db,
-    member,
-    on_sale,
     on_wire,
     order_status,
-    org,
     pay_on_hosted_page,
-    people,
     sent_for,
     stock,
-    stripe,
     wait_status,
 )
 

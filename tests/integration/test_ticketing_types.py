@@ -5,19 +5,7 @@ import pytest
 
 from localrunner.bus import wait_until
 from runtime import envelope
-from ticketing_support import (  # noqa: F401
-    FUTURE,
-    add_type,
-    broker,
-    db,
-    member,
-    mirror_event,
-    on_sale,
-    on_wire,
-    org,
-    people,
-    stock,
-)
+from ticketing_support import FUTURE, add_type, mirror_event, on_wire, stock
 
 
 def test_values_and_health_are_public(api):
