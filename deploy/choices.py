@@ -18,6 +18,10 @@ RABBITMQ_CLUSTER = {"name": "eventonight-rabbitmq", "namespace": "rabbitmq-syste
 DEAD_LETTER_SERVICE = "eventonight-dead-letters"
 DEAD_LETTER_IMAGE = "gcr.io/knative-releases/knative.dev/eventing/cmd/event_display"
 SECRETS_DIR = "/var/openfaas/secrets"
+# Secrets the runtime itself reads, besides those a function declares: the store and broker URLs (every function)
+# and the event signing keys (every function that publishes or consumes events: runtime/signing.py).
+CONNECTION_SECRETS = ("amqp-url", "mongo-uri")
+SIGNING_SECRET = "event-signing-keys"
 FUNCTION_ROOT = "/home/app/function"  # where python3-http puts the handler folder (and the copied paths)
 KNATIVE_COMMAND = ["python", "-m", "runtime.adapters.knative_main"]
 TEMPLATE = {"name": "python3-http", "source": "https://github.com/openfaas/python-flask-template"}
@@ -36,11 +40,10 @@ CORS_HEADERS = [
     ("Access-Control-Allow-Origin", "*"),
 ]
 
-# Connection settings every function reads (runtime.config): (name, concrete value used on Knative).
-# stack.yml writes them as ${NAME:-value} so faas-cli substitutes the operator's environment.
+# Settings every function reads (runtime.config): (name, concrete value used on Knative). stack.yml writes them as
+# ${NAME:-value} so faas-cli substitutes the operator's environment. The connection strings, which carry
+# credentials, are mounted secrets instead (PLATFORM_SECRETS).
 SHARED_ENV: list[tuple[str, str]] = [
-    ("AMQP_URL", "amqp://rabbitmq.eventonight.svc:5672/%2F"),
-    ("MONGO_URI", "mongodb://mongo.eventonight.svc:27017/?replicaSet=rs0"),
     ("OIDC_AUDIENCE", "eventonight-api"),
     ("OIDC_ISSUER", f"https://auth.{DOMAIN}/realms/eventonight"),
     ("PUBLIC_HOST", DOMAIN),

@@ -10,8 +10,9 @@ from typing import Any
 
 import yaml
 
-from deploy.choices import FUNCTION_ROOT, HEADER, REGISTRY_DEFAULT, TAG_DEFAULT
+from deploy.choices import CONNECTION_SECRETS, FUNCTION_ROOT, HEADER, REGISTRY_DEFAULT, SIGNING_SECRET, TAG_DEFAULT
 from runtime.contract import EventTrigger, FunctionSpec
+from runtime.outbox import relay
 
 
 def image_of(spec_name: str, concrete: bool) -> str:
@@ -55,6 +56,16 @@ def folder_path(spec: FunctionSpec) -> str:
 
 def event_types(spec: FunctionSpec) -> tuple[str, ...]:
     return tuple(sorted(set(spec.trigger.types))) if isinstance(spec.trigger, EventTrigger) else ()
+
+
+def secrets_of(spec: FunctionSpec) -> list[str]:
+    """The secrets mounted into the function: its own, the connection strings, and the event signing keys when it
+    publishes (it emits, or it is an outbox relay) or consumes events. Nothing else holds the signing keys, so an
+    HTTP function that emits nothing cannot forge an event."""
+    secrets = set(spec.secrets) | set(CONNECTION_SECRETS)
+    if spec.emits or isinstance(spec.trigger, EventTrigger) or spec.main is relay:
+        secrets.add(SIGNING_SECRET)
+    return sorted(secrets)
 
 
 def function_env(spec: FunctionSpec) -> list[tuple[str, str]]:

@@ -23,7 +23,7 @@ from deploy.choices import (
     SHARED_ENV,
     TRIGGER_PARALLELISM,
 )
-from deploy.common import dump, event_types, function_env, image_of, k8s_name, labels
+from deploy.common import dump, event_types, function_env, image_of, k8s_name, labels, secrets_of
 from deploy.routes import knative_httproutes
 from runtime.contract import FunctionSpec, HttpTrigger, ScheduleTrigger
 
@@ -52,7 +52,7 @@ def knative_service(spec: FunctionSpec) -> dict[str, Any]:
         "timeoutSeconds": spec.timeout_seconds,
         "containers": [container],
     }
-    secrets = sorted(set(spec.secrets))
+    secrets = secrets_of(spec)
     if secrets:
         # One projected volume at the OpenFaaS secrets path: each secret's key <name> becomes the file
         # /var/openfaas/secrets/<name>, exactly what OpenFaaS mounts and runtime.config reads.

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from deploy.choices import COPY, DOMAIN, SHARED_ENV, TEMPLATE
-from deploy.common import dump, event_types, folder_path, function_env, image_of
+from deploy.common import dump, event_types, folder_path, function_env, image_of, secrets_of
 from runtime.contract import EventTrigger, FunctionSpec, HttpTrigger, ScheduleTrigger
 
 
@@ -31,8 +31,7 @@ def stack_function(spec: FunctionSpec) -> dict[str, Any]:
         "annotations": annotations,
         "labels": {"com.eventonight.group": spec.group},
     }
-    if spec.secrets:
-        function["secrets"] = sorted(set(spec.secrets))
+    function["secrets"] = secrets_of(spec)
     return function
 
 

@@ -40,13 +40,25 @@ def catalogue() -> dict[str, dict[str, Any]]:
 
 @functools.cache
 def _validator(event_type: str):
-    from jsonschema import Draft202012Validator  # lazy: only producers and tests validate
+    from jsonschema import Draft202012Validator, FormatChecker  # lazy: producers, consumers and tests validate
 
     try:
         schema = catalogue()[event_type]
     except KeyError:
         raise UnknownEventType(event_type) from None
-    return Draft202012Validator(schema)
+    formats = FormatChecker(["email"])
+    formats.checks("date-time", raises=ValueError)(_date_time)  # jsonschema's own needs an extra package
+    return Draft202012Validator(schema, format_checker=formats)
+
+
+def _date_time(value: Any) -> bool:
+    """RFC 3339 date-time: a date, a ``T``, a time and a zone (``Z`` or an offset)."""
+    if not isinstance(value, str):
+        return True  # the type keyword reports it
+    from datetime import datetime
+
+    parsed = datetime.fromisoformat(value)  # ValueError when it is not one
+    return "T" in value and parsed.tzinfo is not None
 
 
 def validate(event_type: str, data: Any) -> None:

@@ -23,9 +23,10 @@ from .errors import BadRequest
 
 STRUCTURED = "application/cloudevents+json"
 _FORMAT = JSONFormat()
-# Attributes a sender may change between retries (Knative §3.3): never part of an idempotency hash.
+# Attributes a sender may change between retries (Knative §3.3), and the signature (a relay republishing an event
+# after a key rotation signs it anew): never part of an idempotency hash.
 TRANSPORT_ATTRIBUTES = frozenset({"time", "traceparent", "tracestate", "knativeerrordest", "knativeerrorcode",
-                                  "knativeerrordata", "knativearrivaltime"})
+                                  "knativeerrordata", "knativearrivaltime", "signature", "signaturekid"})
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,14 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
 from cloudevents.core.v1.event import CloudEvent
 from pydantic import BaseModel
+
+import events as catalogue
 
 from . import envelope, logs
 from .auth import bearer_token
@@ -34,6 +37,7 @@ CORS_HEADERS = {  # as the reference's gateway: any origin (design §3)
     "Access-Control-Allow-Headers": "Content-Type, Authorization, Accept, Idempotency-Key",
 }
 SCHEDULE_TICK = "dev.knative.sources.ping"  # what a PingSource sends; used for cron-connector ticks too
+TICK_SKEW = timedelta(seconds=5)  # how far a tick's own time may run ahead of the wall clock (clocks drift)
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,8 @@ def _store_unreachable(exc: Exception) -> bool:
 
 
 def run(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None, runtime: Runtime, log) -> Response:
+    if isinstance(spec.trigger, EventTrigger):
+        _check_event(event, runtime, log)
     principal = None
     if isinstance(spec.trigger, HttpTrigger) and spec.auth != "public":
         token = bearer_token(request.header("authorization")) if request else None
@@ -131,8 +137,7 @@ def run(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None, runt
         if spec.roles and (principal is None or not principal.has_role(*spec.roles)):
             raise Forbidden(f"This needs the role {' or '.join(spec.roles)}.")
     wall = runtime.clock()
-    # A schedule tick carries the time it stands for: that is the domain clock (tests drive it that way).
-    now = event.get_time() if isinstance(spec.trigger, ScheduleTrigger) and event.get_time() else wall
+    now = _tick_time(event, wall) if isinstance(spec.trigger, ScheduleTrigger) else wall
     key = "" if not spec.state_changing else (event.get_id() if request else envelope.dedup_key(event))
     log.extra.update(key=key, event_type=event.get_type())
     store = runtime.store(spec)
@@ -176,10 +181,36 @@ def run(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None, runt
     return _finish(spec, event, ctx, response)
 
 
+def _check_event(event: CloudEvent, runtime: Runtime, log) -> None:
+    """Before anything else: the event was signed by one of our producers, and its data matches its type's schema
+    (so no object, operator or oversized value reaches a query). Either failure is final: dead-lettered at once."""
+    try:
+        runtime.signing_keys().verify(event)
+    except BadRequest:
+        log.warning("refused an event that is not ours", fields={"source": event.get_source(), "id": event.get_id()})
+        raise
+    try:
+        catalogue.validate(event.get_type(), event.get_data())
+    except catalogue.InvalidEventData as exc:
+        raise BadRequest(f"The {event.get_type()} event does not match its schema.", code="invalid_event",
+                         details=[{"field": p.split(":", 1)[0], "message": p.split(": ", 1)[-1]}
+                                  for p in exc.problems]) from None
+    except catalogue.UnknownEventType:
+        raise BadRequest(f"{event.get_type()} is not in the event catalogue.", code="unexpected_event_type") from None
+
+
+def _tick_time(event: CloudEvent, wall: datetime) -> datetime:
+    """A schedule tick carries no authority (anyone who reaches the function can send one): the time it stands for
+    is taken only up to ``TICK_SKEW`` past the wall clock. An older tick (a late delivery) keeps its time."""
+    stated = event.get_time()
+    return min(stated, wall + TICK_SKEW) if stated else wall
+
+
 def _read_input(spec: FunctionSpec, event: CloudEvent, ctx: Context) -> Any:
-    """Validate the declared body before anything is claimed or written (bad input changes nothing)."""
+    """Validate the declared body before anything is claimed or written (bad input changes nothing); an event's
+    data, already checked against its schema, is the input of event-triggered functions."""
     if spec.body is None:
-        return None
+        return event.get_data() if isinstance(spec.trigger, EventTrigger) else None
     if isinstance(spec.body, type) and issubclass(spec.body, BaseModel):
         return parse(spec.body, event.get_data())
     return spec.body(event, ctx)

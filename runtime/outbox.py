@@ -18,6 +18,7 @@ from .contract import Response
 from .dates import aware
 from .envelope import new_event, to_amqp
 from .errors import Unavailable
+from .signing import KeyRing
 
 OUTBOX, PENDING = "_outbox", "_outbox_pending"  # fields the store writes into a committed document
 BACKOFF_BASE_SECONDS = 0.2
@@ -30,12 +31,18 @@ def backoff_seconds(attempt: int, base: float = BACKOFF_BASE_SECONDS, cap: float
     return random.uniform(0, min(cap, base * (2 ** attempt)))
 
 
-def entry_to_event(entry: dict[str, Any]):
-    return new_event(entry["type"], entry["source"], entry["data"], event_id=entry["id"], time=aware(entry["time"]),
-                     subject=entry.get("subject"), extensions=entry.get("extensions"))
+def entry_to_event(entry: dict[str, Any], keys: KeyRing):
+    """The CloudEvent of an outbox entry, signed with the current key (``runtime.signing``)."""
+    extensions = dict(entry.get("extensions") or {})
+    attributes = {"id": entry["id"], "source": entry["source"], "type": entry["type"], "subject": entry.get("subject"),
+                  "time": aware(entry["time"]), "sequence": extensions.get("sequence")}
+    extensions.update(keys.sign(attributes, entry["data"]))
+    return new_event(entry["type"], entry["source"], entry["data"], event_id=entry["id"], time=attributes["time"],
+                     subject=entry.get("subject"), extensions=extensions)
 
 
-def publish_document(collection, doc_id: Any, publisher, log=None, *, queued_before: datetime | None = None) -> int:
+def publish_document(collection, doc_id: Any, publisher, keys: KeyRing, log=None, *,
+                     queued_before: datetime | None = None) -> int:
     """Publish one document's pending entries in order, stopping at the first failure or at the first entry
     queued after ``queued_before`` (so the order is kept); returns how many were confirmed."""
     doc = collection.find_one({"_id": doc_id, PENDING: True}, {OUTBOX: 1})
@@ -46,7 +53,7 @@ def publish_document(collection, doc_id: Any, publisher, log=None, *, queued_bef
         for entry in doc[OUTBOX]:
             if queued_before is not None and aware(entry.get("queued_at") or entry["time"]) > queued_before:
                 break
-            publisher.publish(to_amqp(entry_to_event(entry)))
+            publisher.publish(to_amqp(entry_to_event(entry, keys)))
             sent.append(entry["id"])
     except Unavailable as exc:
         if log is not None:
@@ -58,8 +65,8 @@ def publish_document(collection, doc_id: Any, publisher, log=None, *, queued_bef
     return len(sent)
 
 
-def sweep(db, publisher, log=None, *, queued_before: datetime | None = None, max_documents: int = 500,
-          attempts: int = 4) -> int:
+def sweep(db, publisher, keys: KeyRing, log=None, *, queued_before: datetime | None = None,
+          max_documents: int = 500, attempts: int = 4) -> int:
     """Publish every pending entry (queued before ``queued_before``) of every collection in ``db``; retries a
     failing broker with backoff. Returns the number of events confirmed; raises ``Unavailable`` if entries remain
     after the last attempt."""
@@ -71,7 +78,7 @@ def sweep(db, publisher, log=None, *, queued_before: datetime | None = None, max
             for doc in coll.find({PENDING: True}, {"_id": 1, OUTBOX: 1}).limit(max_documents):
                 due = [e for e in doc.get(OUTBOX) or []
                        if queued_before is None or aware(e.get("queued_at") or e["time"]) <= queued_before]
-                published = publish_document(coll, doc["_id"], publisher, log, queued_before=queued_before)
+                published = publish_document(coll, doc["_id"], publisher, keys, log, queued_before=queued_before)
                 total += published
                 failed = failed or published < len(due)
         if not failed:
@@ -83,5 +90,6 @@ def sweep(db, publisher, log=None, *, queued_before: datetime | None = None, max
 
 def relay(event, ctx) -> Response:
     """``main`` of each group's scheduled ``<group>-outbox-relay`` function: sweep the group's database."""
-    published = sweep(ctx.db, ctx.store.publisher, ctx.log, queued_before=ctx.runtime.clock() - RELAY_GRACE)
+    published = sweep(ctx.db, ctx.store.publisher, ctx.store.keys(), ctx.log,
+                      queued_before=ctx.runtime.clock() - RELAY_GRACE)
     return Response(200, {"published": published})

@@ -16,6 +16,7 @@ from .config import Config
 from .contract import FunctionSpec
 from .idempotency import Ledger
 from .readthrough import GroupClient
+from .signing import KeyRing
 from .store import GroupStore
 
 
@@ -33,6 +34,7 @@ class Runtime:
         self._ledgers: dict[str, Ledger] = {}
         self._clients: dict[str, GroupClient] = {}
         self._indexed: set[tuple[str, str]] = set()
+        self._keys: KeyRing | None = None
         self._lock = threading.Lock()
         logs.configure(self.config.get("LOG_LEVEL", "INFO"))
 
@@ -43,7 +45,8 @@ class Runtime:
         with self._lock:
             if database not in self._stores:
                 self._stores[database] = GroupStore(self.config.mongo_uri, database,
-                                                    publisher_for(self.config.amqp_url, self.config.exchange))
+                                                    publisher_for(self.config.amqp_url, self.config.exchange),
+                                                    self.signing_keys)
             return self._stores[database]
 
     def ensure_indexes(self, spec: FunctionSpec, store: GroupStore) -> None:
@@ -62,6 +65,12 @@ class Runtime:
                 ledger.ensure_indexes()
                 self._ledgers[store.database] = ledger
             return self._ledgers[store.database]
+
+    def signing_keys(self) -> KeyRing:
+        """The event signing keys (the ``event-signing-keys`` secret), read once per process."""
+        if self._keys is None:
+            self._keys = KeyRing.from_config(self.config)
+        return self._keys
 
     def verifier(self):
         from .auth import verifier_for

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ import events as catalogue
 from .contract import Response
 from .errors import InternalError
 from .outbox import OUTBOX, PENDING, publish_document
+from .signing import KeyRing
 
 RECEIPTS_KEPT = 16
 RECEIPTS = "_receipts"
@@ -57,10 +58,11 @@ class Emit:
 class GroupStore:
     """The group's database plus commit; the collections' own indexes are declared by the group's code."""
 
-    def __init__(self, uri: str, database: str, publisher=None):
+    def __init__(self, uri: str, database: str, publisher=None, keys: Callable[[], KeyRing] | None = None):
         self.uri = uri
         self.database = database
         self.publisher = publisher  # an object with publish(AmqpMessage), or None (then only the relay publishes)
+        self.keys = keys or (lambda: None)  # the signing keys, read when first needed
         self._prepared: set[str] = set()
 
     @property
@@ -136,7 +138,7 @@ class GroupStore:
         """Publish the document's outbox entries in order; returns how many were confirmed."""
         if self.publisher is None:
             return 0
-        return publish_document(self.db[collection], doc_id, self.publisher, log)
+        return publish_document(self.db[collection], doc_id, self.publisher, self.keys(), log)
 
     @staticmethod
     def prior_reply(doc: Mapping[str, Any] | None, key: str) -> Response | None:

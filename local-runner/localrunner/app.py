@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import secrets
 import socket
 import threading
 import time
@@ -21,6 +22,7 @@ from runtime.config import DEFAULT_EXCHANGE
 from runtime.contract import EventTrigger, ScheduleTrigger
 from runtime.process import reset_default_runtime
 from runtime.registry import discover
+from runtime.signing import KeyRing
 
 from . import idp as idp_module
 from .bus import DEFAULT_BACKOFF_MS, MemoryBus, RabbitBus
@@ -70,6 +72,8 @@ class LocalPlatform:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.specs = discover()
+        # A fresh signing key per platform: events from anywhere else (another run, a test's forgery) do not verify.
+        self.signing_secret = f"local-{secrets.token_hex(4)}:{secrets.token_urlsafe(32)}"
         self.platform = make_platform(settings.platform)
         self.bus = None
         self.idp = None
@@ -87,6 +91,7 @@ class LocalPlatform:
         amqp_url = s.amqp_url or MEMORY_URL
         env = {"MONGO_URI": s.mongo_uri, "AMQP_URL": amqp_url, "OIDC_ISSUER": self.idp.issuer,
                "DATABASE_PREFIX": f"{s.namespace}_", "EVENT_EXCHANGE": s.namespace,
+               "SECRET_EVENT_SIGNING_KEYS": self.signing_secret,
                "PUBLIC_HOST": s.public_host or f"localhost:{s.port}",
                "SECRET_KEYCLOAK_CLIENT_SECRET": USERS_SERVICE_SECRET, "S3_ENDPOINT_URL": s.s3_endpoint_url or "",
                "SECRET_S3_ACCESS_KEY": S3_DEV_KEY, "SECRET_S3_SECRET_KEY": S3_DEV_KEY,
@@ -159,6 +164,11 @@ class LocalPlatform:
     @property
     def url(self) -> str:
         return f"http://{self.settings.host}:{self.settings.port}"
+
+    @property
+    def signing_keys(self) -> KeyRing:
+        """The keys this platform's producers sign events with (what another group's producer would use)."""
+        return KeyRing.parse(self.signing_secret)
 
     @property
     def exchange(self) -> str:

@@ -55,8 +55,11 @@ def cross_check(m: Manifests) -> list[str]:
         if spec is not None:
             if fn.get("handler") != "./" + generate.folder_path(spec):
                 problems.append(f"{name}: handler {fn.get('handler')} is not its folder")
-            if secrets != sorted(set(spec.secrets)):
-                problems.append(f"{name}: secrets {secrets} != declared {sorted(spec.secrets)}")
+            # Its own secrets, the store's and broker's URLs, and the signing keys only where events are made or read.
+            signs = bool(spec.emits) or isinstance(spec.trigger, EventTrigger) or name.endswith("-outbox-relay")
+            expected = sorted({*spec.secrets, "amqp-url", "mongo-uri", *(["event-signing-keys"] if signs else [])})
+            if secrets != expected:
+                problems.append(f"{name}: secrets {secrets} != {expected}")
 
     # topics == triggers == declarations; schedules; every type in the catalogue
     for trigger in triggers:

@@ -66,7 +66,8 @@ def test_render_event_function_with_two_types():
     assert container["command"] == ["python", "-m", "runtime.adapters.knative_main"]
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["PYTHONPATH"] == "/home/app/function" and env["FUNCTION_NAME"] == "notifications-on-social"
-    assert env["MONGO_URI"].startswith("mongodb://") and "${" not in "".join(env.values())
+    assert "MONGO_URI" not in env and "AMQP_URL" not in env  # credentials come from mounted secrets
+    assert "${" not in "".join(env.values())
     assert container["readinessProbe"] == {"httpGet": {"path": "/health/readiness"}}
     assert not [d for d in docs if d["kind"] == "HTTPRoute"]
     assert not [d for d in docs if d["kind"] == "PingSource"]
@@ -78,7 +79,7 @@ def test_render_scheduled_function():
     fn = stack["functions"]["ticketing-release-expired"]
     assert fn["annotations"]["topic"] == "cron-function"
     assert fn["annotations"]["schedule"] == "*/5 * * * *"
-    assert fn["secrets"] == ["stripe"]
+    assert fn["secrets"] == ["amqp-url", "event-signing-keys", "mongo-uri", "stripe"]  # it emits: it signs
     docs = docs_of(files, "knative/ticketing.yaml")
     (ping,) = [d for d in docs if d["kind"] == "PingSource"]
     assert ping["apiVersion"] == "sources.knative.dev/v1"
@@ -87,7 +88,7 @@ def test_render_scheduled_function():
     service = next(d for d in docs if d["kind"] == "Service")
     pod = service["spec"]["template"]["spec"]
     assert pod["volumes"] == [{"name": "secrets", "projected": {"sources": [
-        {"secret": {"name": "stripe", "items": [{"key": "stripe", "path": "stripe"}]}}]}}]
+        {"secret": {"name": s, "items": [{"key": s, "path": s}]}} for s in fn["secrets"]]}}]
     assert container_of(service)["volumeMounts"] == [{"name": "secrets", "mountPath": "/var/openfaas/secrets",
                                                        "readOnly": True}]
 

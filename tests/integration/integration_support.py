@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import datetime, timezone
 
 import httpx
 import pytest
@@ -37,15 +38,30 @@ class Api:
         return response.json()
 
 
+def signed(keys, event):
+    """``event`` with the signature a producer of the platform puts on it (``runtime.signing``)."""
+    attributes = event.get_attributes()
+    extensions = {k: v for k, v in attributes.items() if k not in ("type", "source", "id", "time", "subject",
+                                                                   "datacontenttype", "specversion")}
+    extensions.update(keys.sign(attributes, event.get_data()))
+    return envelope.new_event(event.get_type(), event.get_source(), event.get_data(), event_id=event.get_id(),
+                              time=event.get_time(), subject=attributes.get("subject"), extensions=extensions)
+
+
 class Broker:
-    """Publishes CloudEvents on the platform's exchange as other groups would."""
+    """Publishes CloudEvents on the platform's exchange as other groups' producers would: signed with the
+    platform's key (``keys=None`` publishes unsigned events, as a forger would)."""
 
-    def __init__(self, exchange):
+    def __init__(self, exchange, keys=None):
         self.publisher = Publisher(AMQP_URL, exchange)
+        self.keys = keys
 
-    def publish(self, event_type, data, *, sequence=None, event_id=None, time=None):
-        event = envelope.new_event(event_type, f"/tests/{event_type}", data, event_id=event_id or str(uuid.uuid4()),
-                                   time=time, extensions={"sequence": str(sequence)} if sequence is not None else None)
+    def publish(self, event_type, data, *, sequence=None, event_id=None, time=None, source=None):
+        event = envelope.new_event(event_type, source or f"/tests/{event_type}", data,
+                                   event_id=event_id or str(uuid.uuid4()), time=time or datetime.now(timezone.utc),
+                                   extensions={"sequence": str(sequence)} if sequence is not None else None)
+        if self.keys is not None:
+            event = signed(self.keys, event)
         self.publisher.publish(envelope.to_amqp(event))
         return event
 
@@ -55,6 +71,6 @@ class Broker:
 
 @pytest.fixture
 def broker(platform):
-    b = Broker(platform.exchange)
+    b = Broker(platform.exchange, platform.signing_keys)
     yield b
     b.close()

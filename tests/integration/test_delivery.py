@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from integration_support import signed
 from localrunner.bus import RabbitBus, wait_until
 from localrunner.platforms import platform as make_platform
 from runtime import envelope
@@ -41,7 +42,7 @@ def test_duplicated_and_reordered_user_events_leave_one_current_mirror_record(pl
     before = platform.answered("events-mirror-users")
 
     for event in (updated, created, created, updated, created):  # newest first, then duplicates
-        publisher.publish(envelope.to_amqp(event))
+        publisher.publish(envelope.to_amqp(signed(platform.signing_keys, event)))
 
     assert wait_until(lambda: platform.answered("events-mirror-users") >= before + 5, timeout=15)  # all landed
     assert handled(group_db, [created, updated])
@@ -56,9 +57,9 @@ def test_a_late_user_created_cannot_resurrect_a_deleted_user(platform, group_db)
     user_id = str(uuid.uuid4())
     deleted, created = user_event("user.deleted", user_id, 3), user_event("user.created", user_id, 1)
 
-    publisher.publish(envelope.to_amqp(deleted))
+    publisher.publish(envelope.to_amqp(signed(platform.signing_keys, deleted)))
     assert wait_until(lambda: handled(group_db, [deleted]), timeout=15)
-    publisher.publish(envelope.to_amqp(created))
+    publisher.publish(envelope.to_amqp(signed(platform.signing_keys, created)))
     assert wait_until(lambda: handled(group_db, [created]), timeout=15)
 
     mirror = group_db("events")["users"].find_one({"_id": user_id})
@@ -93,7 +94,7 @@ def test_failing_deliveries_are_retried_with_backoff_then_dead_lettered(platform
     bus.start([failing], lambda spec, message: knative.deliver(spec, message)[0])
     event = envelope.new_event("event.completed", "/functions/events-test", {"eventId": str(uuid.uuid4())})
     try:
-        Publisher(AMQP_URL, platform.exchange).publish(envelope.to_amqp(event))
+        Publisher(AMQP_URL, platform.exchange).publish(envelope.to_amqp(signed(platform.signing_keys, event)))
         dead = []
         assert wait_until(lambda: dead.extend(bus.dead_letters(failing)) or dead, timeout=15)
     finally:

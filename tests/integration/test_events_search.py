@@ -87,7 +87,7 @@ def _mint(platform, name):
 @pytest.fixture(scope="module")
 def seeded(platform, mongo_client):
     """The data set, created through the API (tokens minted), priced and liked through the broker."""
-    api, broker, db = Api(platform), Broker(platform.exchange), mongo_client[platform.database("events")]
+    api, broker, db = Api(platform), Broker(platform.exchange, platform.signing_keys), mongo_client[platform.database("events")]
     marker = f"zq{uuid.uuid4().hex[:8]}"
     data = Seeded(api, marker, _mint(platform, "creator"), _mint(platform, "partner"), _mint(platform, "stranger"))
     broker.publish("user.created", {"id": data.partner.id, "username": "partner", "name": "Partner",

@@ -1,7 +1,7 @@
 """Function images as each platform builds and runs them, without Docker.
 
 ``build_image`` lays out a ``/home/app``-like directory the way faas-cli builds the ``python3-http`` template:
-``index.py`` (a stand-in of the template's, written from its documented contract, platforms.md §2.1) next to
+``index.py`` (the template's own, unchanged: ``tests/platforms/python3-http/``) next to
 ``function/``, which holds the handler folder's files plus every ``configuration.copy`` path of stack.yml copied
 *into* it. Knative runs the same image with its Service's ``command`` and ``env``. Both are taken from the generated
 manifests (stack.yml, knative/<group>.yaml), with ``/home/app`` replaced by the temporary app directory.
@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,189 +32,10 @@ IMAGE_HOME = "/home/app"  # the template's WORKDIR; the image's cwd on both plat
 START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
 
-# The stand-in for openfaas/python-flask-template template/python3-http/index.py. Contract (platforms.md §2.1):
-# every path, methods GET/PUT/POST/PATCH/DELETE, reach ``handler.handle(event, context)``; event.body is the raw
-# bytes, .headers, .method, .query (a multi-dict with getlist, as Flask's request.args), .path; context.hostname is
-# $HOSTNAME. Reply: None -> ('', 200); dict -> statusCode (200), body (dict JSON-encoded, else str()), headers (dict
-# or list); anything else goes to Flask unchanged (a (body, status, headers) tuple). Flask's own behaviour is kept
-# where the contract leaves a gap: other methods get 405, OPTIONS gets Flask's automatic answer (200 + Allow,
-# handle() is not called). The one deliberate difference: it listens on 127.0.0.1:$STANDIN_PORT, not 0.0.0.0:5000
-# behind of-watchdog.
-INDEX_PY = r'''#!/usr/bin/env python
-"""Stand-in for the python3-http template's index.py (Flask + waitress), using only the standard library."""
-import json
-import os
-from http import HTTPStatus
-from socketserver import ThreadingMixIn
-from urllib.parse import parse_qsl
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-
-from function import handler
-
-METHODS = ("GET", "PUT", "POST", "PATCH", "DELETE")
-
-
-class Headers:
-    """Like werkzeug's EnvironHeaders: case-insensitive lookup, iteration yields (name, value)."""
-
-    def __init__(self, environ):
-        self._items = []
-        for key, value in environ.items():
-            if key.startswith("HTTP_"):
-                name = key[5:]
-            elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
-                name = key
-            else:
-                continue
-            self._items.append((name.replace("_", "-").title(), value))
-
-    def __getitem__(self, name):
-        for key, value in self._items:
-            if key.lower() == name.lower():
-                return value
-        raise KeyError(name)
-
-    def get(self, name, default=None):
-        try:
-            return self[name]
-        except KeyError:
-            return default
-
-    def keys(self):
-        return [key for key, _ in self._items]
-
-    def items(self):
-        return list(self._items)
-
-    def __contains__(self, name):
-        return self.get(name) is not None
-
-    def __iter__(self):
-        return iter(self._items)
-
-    def __len__(self):
-        return len(self._items)
-
-
-class Args:
-    """Like werkzeug's ImmutableMultiDict (Flask's request.args): iterates keys, [] is the first value."""
-
-    def __init__(self, pairs):
-        self._pairs = list(pairs)
-
-    def keys(self):
-        return list(dict.fromkeys(key for key, _ in self._pairs))
-
-    def __iter__(self):
-        return iter(self.keys())
-
-    def __len__(self):
-        return len(self.keys())
-
-    def __getitem__(self, key):
-        for k, v in self._pairs:
-            if k == key:
-                return v
-        raise KeyError(key)
-
-    def get(self, key, default=None):
-        try:
-            return self[key]
-        except KeyError:
-            return default
-
-    def getlist(self, key):
-        return [v for k, v in self._pairs if k == key]
-
-    def items(self):
-        return [(key, self[key]) for key in self.keys()]
-
-
-class Event:
-    def __init__(self, environ):
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        self.body = environ["wsgi.input"].read(length) if length else b""
-        self.headers = Headers(environ)
-        self.method = environ["REQUEST_METHOD"]
-        self.query = Args(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
-        self.path = environ.get("PATH_INFO") or "/"
-
-
-class Context:
-    def __init__(self):
-        self.hostname = os.getenv("HOSTNAME", "localhost")
-
-
-def format_response(resp):
-    if resp is None:
-        return ("", 200)
-    if type(resp) is dict:
-        status = resp.get("statusCode", 200)
-        headers = resp.get("headers", [])
-        if isinstance(headers, dict):
-            headers = list(headers.items())
-        if "body" not in resp:
-            body = ""
-        elif type(resp["body"]) is dict:  # jsonify
-            body = json.dumps(resp["body"])
-            headers = [("Content-Type", "application/json")] + list(headers)
-        else:
-            body = str(resp["body"])
-        return (body, status, headers)
-    return resp
-
-
-def to_wsgi(rv):
-    """What Flask's make_response does with a view's return value."""
-    body, status, headers = rv, 200, []
-    if isinstance(rv, tuple):
-        if len(rv) == 3:
-            body, status, headers = rv
-        elif len(rv) == 2:
-            body, second = rv
-            if isinstance(second, (dict, list)):
-                headers = second
-            else:
-                status = second
-    if isinstance(headers, dict):
-        headers = list(headers.items())
-    if isinstance(body, str):
-        body = body.encode("utf-8")
-    out = {"content-type": ("Content-Type", "text/html; charset=utf-8")}
-    for name, value in headers:  # Flask: rv.headers.update(headers)
-        out[name.lower()] = (name, str(value))
-    out["content-length"] = ("Content-Length", str(len(body)))
-    status = int(status)
-    return f"{status} {HTTPStatus(status).phrase}", list(out.values()), body
-
-
-def app(environ, start_response):
-    method = environ["REQUEST_METHOD"]
-    if method == "OPTIONS":  # Flask's automatic OPTIONS: answered without calling the view
-        allow = ", ".join(sorted(METHODS + ("HEAD", "OPTIONS")))
-        start_response("200 OK", [("Allow", allow), ("Content-Type", "text/html; charset=utf-8"),
-                                  ("Content-Length", "0")])
-        return [b""]
-    if method not in METHODS + ("HEAD",):  # werkzeug routes HEAD to GET views
-        start_response("405 METHOD NOT ALLOWED", [("Content-Length", "0")])
-        return [b""]
-    status, headers, body = to_wsgi(format_response(handler.handle(Event(environ), Context())))
-    start_response(status, headers)
-    return [b""] if method == "HEAD" else [body]
-
-
-class Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-if __name__ == "__main__":
-    make_server("127.0.0.1", int(os.environ.get("STANDIN_PORT", "5000")), app, Server, QuietHandler).serve_forever()
-'''
+TEMPLATE_INDEX = Path(__file__).parent / "python3-http" / "index.py"  # the template's real entry point (README)
+# index.py's __main__ serves on 0.0.0.0:5000; the tests serve the same Flask app on a free loopback port.
+SERVE_TEMPLATE = ("import os, index, waitress; "
+                  "waitress.serve(index.app, host='127.0.0.1', port=int(os.environ['TEST_PORT']), _quiet=True)")
 
 COPY_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 SUBSTITUTION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -254,7 +76,7 @@ def build_image(dest: Path, handler_folder: str) -> Path:
     """The ``/home/app`` of a python3-http image built by faas-cli from stack.yml; returns the app directory."""
     app = dest / "home" / "app"
     app.mkdir(parents=True)
-    (app / "index.py").write_text(INDEX_PY)
+    shutil.copy(TEMPLATE_INDEX, app / "index.py")
     function_dir = app / "function"
     function_dir.mkdir()
     (function_dir / "__init__.py").touch()  # the template's placeholder, overwritten by the handler folder's
@@ -286,13 +108,25 @@ class Image:
     environ: dict[str, str]
 
 
-def image_for(platform: str, handler_folder: str, dest: Path, mongo_uri: str | None = None) -> Image:
+SIGNING_KEYS = "image-test:" + "s" * 40  # the event-signing-keys secret the images are given
+
+
+def mount_secrets(dest: Path) -> str:
+    """A secrets directory as both platforms mount one (``/var/openfaas/secrets/<name>``), for the images."""
+    secrets = dest / "mounted-secrets"
+    secrets.mkdir(exist_ok=True)
+    (secrets / "event-signing-keys").write_text(SIGNING_KEYS + "\n")
+    return str(secrets)
+
+
+def image_for(platform: str, handler_folder: str, dest: Path, mongo_uri: str | None = None,
+              database_prefix: str | None = None) -> Image:
     """The function's image, with the command and environment its platform would run it with."""
     name, entry = stack_function(handler_folder)
     app = build_image(dest, handler_folder)
     if platform == "openfaas":
         env = {k: substitute(v) for k, v in entry["environment"].items()}
-        command = [sys.executable, "index.py"]  # the template's fprocess="python index.py"
+        command = [sys.executable, "-c", SERVE_TEMPLATE]  # the template's fprocess="python index.py", on our port
     elif platform == "knative":
         container = knative_container(name, name.split("-", 1)[0])
         env = {item["name"]: str(item["value"]) for item in container["env"]}
@@ -304,6 +138,9 @@ def image_for(platform: str, handler_folder: str, dest: Path, mongo_uri: str | N
     env = {k: in_image(v, app) for k, v in env.items()}
     if mongo_uri:
         env["MONGO_URI"] = mongo_uri
+    if database_prefix:
+        env["DATABASE_PREFIX"] = database_prefix  # the test's own databases
+    env["SECRETS_DIR"] = mount_secrets(app)
     return Image(platform, handler_folder, name, app, command, {**base_environ(dest), **env})
 
 
@@ -315,7 +152,7 @@ class Running:
         self.port = free_port()
         env = dict(image.environ)
         if image.platform == "openfaas":
-            env["STANDIN_PORT"] = str(self.port)
+            env["TEST_PORT"] = str(self.port)
         else:
             env["LISTEN_ADDRESS"] = f"127.0.0.1:{self.port}"
         self.url = f"http://127.0.0.1:{self.port}"
@@ -362,11 +199,12 @@ class Pool:
     def __init__(self, base: Path):
         self.base = base
         self.running: dict[tuple, Running] = {}
+        self.database_prefix = f"img{uuid.uuid4().hex[:10]}_"  # every image's group databases, dropped at the end
 
     def image(self, platform: str, handler_folder: str, mongo_uri: str | None = None) -> Image:
         dest = self.base / f"{platform}-{handler_folder.replace('/', '-')}-{len(os.listdir(self.base))}"
         dest.mkdir()
-        return image_for(platform, handler_folder, dest, mongo_uri)
+        return image_for(platform, handler_folder, dest, mongo_uri, self.database_prefix)
 
     def serve(self, platform: str, handler_folder: str, mongo_uri: str | None = None) -> Running:
         key = (platform, handler_folder, mongo_uri)
@@ -378,9 +216,17 @@ class Pool:
         return self.running[key]
 
     def stop(self) -> None:
+        uris = {key[2] for key in self.running if key[2]}
         for running in self.running.values():
             running.stop()
         self.running.clear()
+        for uri in uris:
+            from pymongo import MongoClient
+
+            with MongoClient(uri, serverSelectionTimeoutMS=3000) as client:
+                for name in client.list_database_names():
+                    if name.startswith(self.database_prefix):
+                        client.drop_database(name)
 
 
 @pytest.fixture(scope="session")

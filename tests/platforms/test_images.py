@@ -10,9 +10,15 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
+from datetime import datetime, timezone
 
 import pytest
+from conftest import SIGNING_KEYS
 
+from runtime.signing import KeyRing
+
+KEYS = KeyRing.parse(SIGNING_KEYS)
+FORGED = KeyRing.parse("image-test:" + "f" * 40)  # the right key id, the wrong secret
 PLATFORMS = ["openfaas", "knative"]
 HEALTH = "functions/users/health"
 GET_USER = "functions/users/get_user"
@@ -28,11 +34,38 @@ def assert_error(response, status: int, code: str) -> dict:
     return body
 
 
-def binary_event(event_type: str, data: dict, **extensions: str) -> dict:
-    headers = {"ce-specversion": "1.0", "ce-type": event_type, "ce-source": "//users/tests",
-               "ce-id": uuid.uuid4().hex, "content-type": "application/json"}
-    headers.update({f"ce-{name}": value for name, value in extensions.items()})
+def user_created(**changes) -> dict:
+    user_id = f"u-{uuid.uuid4().hex}"
+    return {"id": user_id, "username": user_id, "name": "N", "email": f"{user_id}@example.org", "avatar": "",
+            "bio": None, "interests": None, "language": "en", "role": "member", **changes}
+
+
+def signed_attributes(attributes: dict, data: dict, keys: KeyRing | None) -> dict:
+    """``attributes`` (and a ``time``, as every producer sends) with the signature our producers put on an event
+    (none when ``keys`` is None), ready for the wire."""
+    attributes = {**attributes, "time": datetime.now(timezone.utc)}
+    signature = keys.sign(attributes, data) if keys else {}
+    return {**attributes, "time": attributes["time"].isoformat().replace("+00:00", "Z"), **signature}
+
+
+def binary_event(event_type: str, data: dict, keys: KeyRing | None = None, **extensions: str) -> dict:
+    """What the Knative trigger posts: binary mode, attributes as ``ce-`` headers."""
+    attributes = signed_attributes({"type": event_type, "source": "//users/tests", "id": uuid.uuid4().hex,
+                                    **extensions}, data, keys)
+    headers = {"ce-specversion": "1.0", "content-type": "application/json",
+               **{f"ce-{name}": value for name, value in attributes.items()}}
     return {"headers": headers, "content": json.dumps(data).encode()}
+
+
+def connector_event(event_type: str, data: dict, keys: KeyRing | None = None, **extensions: str) -> dict:
+    """What the OpenFaaS connectors post: the structured event as the body, ``text/plain`` with ``X-Topic``."""
+    attributes = signed_attributes({"type": event_type, "source": "//users/tests", "id": uuid.uuid4().hex,
+                                    **extensions}, data, keys)
+    event = {"specversion": "1.0", "datacontenttype": "application/json", **attributes, "data": data}
+    return {"headers": {"content-type": "text/plain", "x-topic": event_type}, "content": json.dumps(event).encode()}
+
+
+DELIVERIES = {"knative": binary_event, "openfaas": connector_event}
 
 
 # ---- the image layout -------------------------------------------------------------------------------------------
@@ -142,27 +175,22 @@ def test_an_event_type_the_function_does_not_handle_is_rejected(images, platform
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_an_event_without_its_sequence_is_a_json_400(images, platform, mongo_uri):
     server = images.serve(platform, MIRROR_USERS, mongo_uri)
-    data = {"id": f"u-{uuid.uuid4().hex}", "role": "member", "name": "N", "avatar": ""}
-    assert_error(server.client.post("/", **binary_event("user.created", data)), 400, "invalid_event")
+    assert_error(server.client.post("/", **DELIVERIES[platform]("user.created", user_created(), KEYS)), 400,
+                 "invalid_event")
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_a_well_formed_event_is_accepted(images, platform, mongo_uri):
+def test_a_signed_well_formed_event_is_accepted(images, platform, mongo_uri):
     server = images.serve(platform, MIRROR_USERS, mongo_uri)
-    data = {"id": f"u-{uuid.uuid4().hex}", "role": "member", "name": "N", "avatar": ""}
-    response = server.client.post("/", **binary_event("user.created", data, sequence="1"))
+    response = server.client.post("/", **DELIVERIES[platform]("user.created", user_created(), KEYS, sequence="1"))
     assert response.status_code == 202, response.text
 
 
-def test_openfaas_connector_delivery_is_decoded(images, mongo_uri):
-    """The connectors post the structured event as the body under their own content type, with X-Topic."""
-    server = images.serve("openfaas", MIRROR_USERS, mongo_uri)
-    event = {"specversion": "1.0", "type": "user.created", "source": "//users/tests", "id": uuid.uuid4().hex,
-             "datacontenttype": "application/json",
-             "data": {"id": f"u-{uuid.uuid4().hex}", "role": "member", "name": "N", "avatar": ""}}
-    headers = {"content-type": "text/plain", "x-topic": "user.created"}
-    response = server.client.post("/", content=json.dumps(event).encode(), headers=headers)
-    assert_error(response, 400, "invalid_event")  # no sequence extension
-    event.update(sequence="1", id=uuid.uuid4().hex)  # same source+id with other attributes would be a reused key
-    response = server.client.post("/", content=json.dumps(event).encode(), headers=headers)
-    assert response.status_code == 202, response.text
+@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("keys, code", [(None, "missing_signature"), (FORGED, "invalid_signature")])
+def test_unsigned_and_forged_events_are_refused_by_the_image(images, platform, mongo_uri, keys, code):
+    """The signature survives each platform's delivery (binary ``ce-`` headers, the connector's structured body),
+    and an event that lacks it or carries a forged one is a final 400."""
+    server = images.serve(platform, MIRROR_USERS, mongo_uri)
+    response = server.client.post("/", **DELIVERIES[platform]("user.created", user_created(), keys, sequence="1"))
+    assert_error(response, 400, code)

@@ -9,6 +9,7 @@ from runtime.errors import InternalError, Unavailable
 from runtime.logs import invocation_log
 from runtime.outbox import publish_document, sweep
 from runtime.process import Runtime
+from runtime.signing import KeyRing
 from runtime.store import Emit, GroupStore
 
 NOW = moments.now()
@@ -31,9 +32,12 @@ class Recorder:
         self.sent.append(message)
 
 
+KEYS = KeyRing.parse("test-key:" + "k" * 32)
+
+
 @pytest.fixture
 def store(mongo_db, mongo_uri):
-    store = GroupStore(mongo_uri, mongo_db.name, Recorder())
+    store = GroupStore(mongo_uri, mongo_db.name, Recorder(), lambda: KEYS)
     yield store
 
 
@@ -76,7 +80,7 @@ def test_events_must_be_declared_and_match_the_catalogue(store, mongo_db):
 
 
 def test_a_broker_outage_leaves_the_rest_of_the_outbox_in_order_for_the_relay(mongo_db, mongo_uri):
-    failing = GroupStore(mongo_uri, mongo_db.name, Recorder(fail_from=1))
+    failing = GroupStore(mongo_uri, mongo_db.name, Recorder(fail_from=1), lambda: KEYS)
     emit = [Emit("event.deleted", {"eventId": "e1"}), Emit("event.completed", {"eventId": "e1"})]
 
     reply = ctx_for(failing, "k").commit("things", {"_id": "a"}, {"$set": {"x": 1}}, upsert=True,
@@ -86,7 +90,7 @@ def test_a_broker_outage_leaves_the_rest_of_the_outbox_in_order_for_the_relay(mo
     doc = mongo_db["things"].find_one({"_id": "a"})
     assert [e["type"] for e in doc["_outbox"]] == ["event.completed"] and doc["_outbox_pending"] is True
     healthy = Recorder()
-    assert sweep(mongo_db, healthy) == 1
+    assert sweep(mongo_db, healthy, KEYS) == 1
     assert [m.routing_key for m in healthy.sent] == ["event.completed"]
     assert mongo_db["things"].find_one({"_id": "a"})["_outbox_pending"] is False
 
@@ -98,7 +102,7 @@ def test_republishing_after_a_crash_keeps_the_event_id(mongo_db, mongo_uri):
     stored_id = mongo_db["things"].find_one({"_id": "a"})["_outbox"][0]["id"]
     relay = Recorder()
 
-    assert publish_document(mongo_db["things"], "a", relay) == 1
+    assert publish_document(mongo_db["things"], "a", relay, KEYS) == 1
     assert relay.sent[0].message_id == stored_id
 
 
@@ -108,7 +112,7 @@ def test_the_relay_gives_up_with_unavailable_and_keeps_everything(mongo_db, mong
                                emit=[Emit("event.deleted", {"eventId": "e1"})])
 
     with pytest.raises(Unavailable):
-        sweep(mongo_db, Recorder(fail_from=0), attempts=2)
+        sweep(mongo_db, Recorder(fail_from=0), KEYS, attempts=2)
     assert len(mongo_db["things"].find_one({"_id": "a"})["_outbox"]) == 1
 
 
