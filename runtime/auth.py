@@ -15,7 +15,8 @@ retried), because the caller did nothing wrong.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .config import Config
 
 ALGORITHM = "RS256"
-JWKS_LIFESPAN_SECONDS = 300
+JWKS_LIFESPAN_SECONDS = 300  # how long a fetched key set is trusted before it is refreshed
+REFETCH_INTERVAL_SECONDS = 10  # at most one fetch this often, whatever key ids tokens claim
+STALE_GRACE_SECONDS = 3600  # how long a key set keeps verifying while the identity provider is unreachable
 JWKS_TIMEOUT_SECONDS = 5
 
 # One message per cause; tests and clients may rely on them, so they are stable.
@@ -82,44 +85,77 @@ def bearer_token(authorization_header: str | None) -> str | None:
 
 
 class TokenVerifier:
-    """Verifies access tokens of one issuer for one audience; keeps the JWKS cached across invocations.
+    """Verifies access tokens of one issuer for one audience; keeps the issuer's key set across invocations.
 
-    An unknown ``kid`` refetches the JWKS at once (``cooldown_duration=0``), so a key Keycloak has just rotated in
-    is accepted on its first token. Known keys stay cached by ``kid`` (``cache_keys``), so verification keeps
-    working while the identity provider is briefly down.
+    Key set (JWKS) cache, so that nobody can make us hammer the identity provider and no retired key lives on:
+
+    - a token whose ``kid`` the set lacks triggers a refetch, but at most one every ``REFETCH_INTERVAL_SECONDS``
+      and one at a time (others wait for it, or get 401 at once when a fetch just happened): a flood of tokens with
+      made-up key ids costs one fetch per interval, not one per token. A key Keycloak has just rotated in is
+      accepted on its first token unless a fetch happened in the last interval;
+    - the set is refreshed after ``JWKS_LIFESPAN_SECONDS``, and replaced whole: a key rotated out of the realm stops
+      verifying within that time, not at the next restart;
+    - while the identity provider is unreachable, a set it served keeps verifying for ``STALE_GRACE_SECONDS``.
     """
 
-    def __init__(self, issuer: str, audience: str, jwks_url: str | None = None, leeway_seconds: int = 10):
+    def __init__(self, issuer: str, audience: str, jwks_url: str | None = None, leeway_seconds: int = 10,
+                 clock: Callable[[], float] = time.monotonic):
         self.issuer = issuer.rstrip("/")
         self.audience = audience
         self.jwks_url = jwks_url or f"{self.issuer}/protocol/openid-connect/certs"
         self.leeway_seconds = leeway_seconds
+        self._clock = clock
         self._client = None
-        self._lock = threading.Lock()
+        self._keys: dict[str, Any] = {}
+        self._fetched_at: float | None = None  # last successful fetch
+        self._attempted_at: float | None = None  # last fetch, successful or not
+        self._fetch_lock = threading.Lock()
 
     def _jwks(self):
+        """The HTTP fetcher of the key set (PyJWT's, without its own caches: this class is the cache)."""
         if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    import jwt
+            import jwt
 
-                    self._client = jwt.PyJWKClient(self.jwks_url, cache_keys=True, lifespan=JWKS_LIFESPAN_SECONDS,
-                                                   cooldown_duration=0, timeout=JWKS_TIMEOUT_SECONDS)
+            self._client = jwt.PyJWKClient(self.jwks_url, cache_jwk_set=False, timeout=JWKS_TIMEOUT_SECONDS)
         return self._client
 
-    def _signing_key(self, kid: str):
+    def _fetch(self) -> None:
         import jwt
 
         try:
-            return self._jwks().get_signing_key(kid)
+            data = self._jwks().fetch_data()
+            keys = {k.key_id: k for k in jwt.PyJWKSet.from_dict(data).keys
+                    if k.key_id and k.public_key_use in ("sig", None)}
         except jwt.exceptions.PyJWKClientConnectionError:
             raise Unavailable("identity provider keys are unreachable") from None
-        except jwt.exceptions.PyJWKClientError as exc:
-            if str(exc).startswith("Unable to find a signing key"):
-                raise Unauthorized(UNKNOWN_KEY) from None
+        except (jwt.exceptions.PyJWKClientError, jwt.exceptions.PyJWKSetError, ValueError, TypeError):
             raise Unavailable("identity provider returned unusable keys") from None  # no signing keys, not JSON
-        except (jwt.exceptions.PyJWKSetError, ValueError):
-            raise Unavailable("identity provider returned unusable keys") from None
+        self._keys, self._fetched_at = keys, self._clock()
+
+    def _signing_key(self, kid: str):
+        key = self._keys.get(kid)
+        if key is not None and self._age() < JWKS_LIFESPAN_SECONDS:
+            return key
+        with self._fetch_lock:  # one fetch at a time; whoever waited sees its result
+            now = self._clock()
+            key = self._keys.get(kid)
+            if key is not None and self._age() < JWKS_LIFESPAN_SECONDS:
+                return key
+            if self._attempted_at is None or now - self._attempted_at >= REFETCH_INTERVAL_SECONDS:
+                self._attempted_at = now
+                try:
+                    self._fetch()
+                except Unavailable:
+                    if key is not None and self._age() < JWKS_LIFESPAN_SECONDS + STALE_GRACE_SECONDS:
+                        return key  # the provider is down: a key it served recently still verifies
+                    raise
+            key = self._keys.get(kid)
+        if key is None:
+            raise Unauthorized(UNKNOWN_KEY)
+        return key
+
+    def _age(self) -> float:
+        return float("inf") if self._fetched_at is None else self._clock() - self._fetched_at
 
     def verify(self, token: str | None) -> Principal:
         """The caller behind ``token``, or :class:`Unauthorized` naming why not (see module docstring)."""

@@ -160,22 +160,72 @@ def test_keys_are_cached_across_verifications(idp, verifier):
     assert len(fetches) <= 1
 
 
-def test_rotated_key_is_accepted_immediately_after_a_fetch():
+class Clock:
+    """A monotonic clock the test moves (the verifier's refetch interval and key-set lifespan are measured on it)."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+def test_a_rotated_key_is_accepted_on_its_first_token_once_the_refetch_interval_has_passed():
     with serve("127.0.0.1", 0) as idp:
-        verifier = TokenVerifier(idp.issuer, "eventonight-api")
+        clock = Clock()
+        verifier = TokenVerifier(idp.issuer, "eventonight-api", clock=clock)
         fetches = count_fetches(verifier)
         old_token = idp.mint()
-        assert verifier.verify(old_token).user_id  # JWKS fetched just now
-        old_kid = idp.keys.active.kid
+        assert verifier.verify(old_token).user_id  # the key set is fetched now
         new_kid = idp.keys.rotate().kid
-        assert new_kid != old_kid
         new_token = idp.mint()
         assert jwt.get_unverified_header(new_token)["kid"] == new_kid
-        assert verifier.verify(new_token).user_id  # unknown kid -> one refetch, no cooldown
+
+        unauthorized(verifier, new_token, auth.UNKNOWN_KEY)  # within the interval: no second fetch
+        clock.advance(auth.REFETCH_INTERVAL_SECONDS)
+        assert verifier.verify(new_token).user_id  # one refetch, and the new key verifies
+
         assert len(fetches) == 2
-        assert verifier.verify(old_token).user_id  # the passive key still verifies
-        assert verifier.verify(idp.mint()).user_id
+        assert verifier.verify(old_token).user_id and verifier.verify(idp.mint()).user_id  # passive key too
         assert len(fetches) == 2
+
+
+def test_tokens_with_made_up_key_ids_cost_one_fetch_per_interval(idp):
+    """The flood the security review measured (20 junk tokens = 21 fetches, serialised): one fetch now."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    clock = Clock()
+    verifier = TokenVerifier(idp.issuer, "eventonight-api", clock=clock)
+    fetches = count_fetches(verifier)
+    junk = [idp.mint(kid=f"junk-{i}") for i in range(20)]
+
+    with ThreadPoolExecutor(8) as pool:
+        refused = list(pool.map(lambda token: pytest.raises(Unauthorized, verifier.verify, token), junk))
+
+    assert len(refused) == 20 and all(r.value.message == auth.UNKNOWN_KEY for r in refused)
+    assert len(fetches) == 1
+    clock.advance(auth.REFETCH_INTERVAL_SECONDS)
+    unauthorized(verifier, junk[0], auth.UNKNOWN_KEY)
+    assert len(fetches) == 2
+
+
+def test_a_key_rotated_out_of_the_realm_stops_verifying_when_the_key_set_is_refreshed():
+    with serve("127.0.0.1", 0) as idp:
+        clock = Clock()
+        verifier = TokenVerifier(idp.issuer, "eventonight-api", clock=clock)
+        old_kid = idp.keys.active.kid
+        old_token = idp.mint()
+        assert verifier.verify(old_token).user_id
+        idp.keys.rotate()
+        idp.keys.remove(old_kid)
+
+        assert verifier.verify(old_token).user_id  # until the set is due for a refresh
+        clock.advance(auth.JWKS_LIFESPAN_SECONDS)
+
+        unauthorized(verifier, old_token, auth.UNKNOWN_KEY)
 
 
 def test_jwks_unreachable_is_unavailable(idp, closed_port):
@@ -192,18 +242,25 @@ def test_jwks_not_found_is_unavailable(idp):
         verifier.verify(idp.mint())
 
 
-def test_known_keys_survive_an_idp_outage():
+def test_known_keys_survive_an_idp_outage_for_a_while():
     idp = serve("127.0.0.1", 0)
-    verifier = TokenVerifier(idp.issuer, "eventonight-api")
+    clock = Clock()
+    verifier = TokenVerifier(idp.issuer, "eventonight-api", clock=clock)
     token = idp.mint()
     verifier.verify(token)
-    rotated = idp.keys.rotate()
+    idp.keys.rotate()
     new_token = idp.mint()
     idp.stop()
-    assert verifier.verify(token).user_id  # cached by kid: no fetch needed
-    with pytest.raises(Unavailable):  # a new kid needs the JWKS, which is down
+
+    assert verifier.verify(token).user_id  # cached: no fetch needed
+    clock.advance(auth.JWKS_LIFESPAN_SECONDS)
+    assert verifier.verify(token).user_id  # due for a refresh, the provider is down: the set it served still holds
+    clock.advance(auth.REFETCH_INTERVAL_SECONDS)
+    with pytest.raises(Unavailable):  # a new kid needs the key set, which is down
         verifier.verify(new_token)
-    assert rotated.kid
+    clock.advance(auth.STALE_GRACE_SECONDS)
+    with pytest.raises(Unavailable):  # and after the grace, old keys are not trusted blindly either
+        verifier.verify(token)
 
 
 def test_default_jwks_url_follows_keycloak():
