@@ -9,7 +9,7 @@ from .adapters import entry_points
 from .auth import Principal
 from .config import Config, Secret
 from .context import Context
-from .contract import ACCEPTED, Index, Response, every, function, http, index, on_event
+from .contract import ACCEPTED, UPLOAD_MAX_BODY_BYTES, Index, Response, every, function, http, index, on_event
 from .dates import iso, stored_date
 from .errors import (
                      CATALOGUE,
@@ -32,15 +32,15 @@ from .ordering import sequence_of, stamp
 from .outbox import relay
 from .storage import MAX_IMAGE_BYTES, MediaStorage, check_image, storage_from_config
 from .store import Emit
-from .validation import Strict, parse, query_int
+from .validation import Strict, parse, query_int, query_offset
 
 __all__ = [
     # declaring a function and its entry points
-    "function", "http", "on_event", "every", "index", "Index", "entry_points",
+    "function", "http", "on_event", "every", "index", "Index", "entry_points", "UPLOAD_MAX_BODY_BYTES",
     # what main returns and emits
     "Response", "ACCEPTED", "Emit", "stamp",
     # what main reads
-    "Context", "Principal", "Config", "Secret", "Strict", "parse", "query_int", "Part", "parse_multipart",
+    "Context", "Principal", "Config", "Secret", "Strict", "parse", "query_int", "query_offset", "Part", "parse_multipart",
     "sequence_of",
     # shared parts of groups
     "Mirror", "MediaStorage", "storage_from_config", "check_image", "MAX_IMAGE_BYTES", "stored_date", "iso",

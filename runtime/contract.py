@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from cloudevents.core.base import BaseCloudEvent
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}$")  # DNS-1035: what both platforms accept as a name
+DEFAULT_MAX_BODY_BYTES = 256 * 1024  # a request body larger than its function declares is a 413, never parsed
+UPLOAD_MAX_BODY_BYTES = 6 * 1024 * 1024  # functions that take an image (5 MiB) and its form around it
 GROUPS = ("users", "events", "ticketing", "interactions", "chat", "notifications", "media")
 
 
@@ -168,6 +170,7 @@ class FunctionSpec:
     # keys on its provider's event id: Stripe retries carry no Idempotency-Key); None keeps the default key
     idempotency_key: Callable[..., str] | None = None
     indexes: tuple[Index, ...] = ()  # what its queries need; ensured once per process and database
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # refused (413) before anything reads the body
 
     @property
     def group(self) -> str:
@@ -194,7 +197,8 @@ def function(name: str, trigger: Trigger, *, emits: list[str] | tuple[str, ...] 
              roles: list[str] | tuple[str, ...] = (), state_changing: bool | None = None, timeout_seconds: int = 10,
              secrets: list[str] | tuple[str, ...] = (), requirements: list[str] | tuple[str, ...] = (),
              redact: list[str] | tuple[str, ...] = (), finish: Callable[..., Response] | None = None,
-             body: Any = None, idempotency_key: Callable[..., str] | None = None, indexes: Any = ()):
+             body: Any = None, idempotency_key: Callable[..., str] | None = None, indexes: Any = (),
+             max_body_bytes: int = DEFAULT_MAX_BODY_BYTES):
     """Declare ``main`` as the function ``name`` (``<group>-<action>``). See the module docstring."""
     if state_changing is None:
         state_changing = not (isinstance(trigger, HttpTrigger) and trigger.method == "GET")
@@ -205,6 +209,6 @@ def function(name: str, trigger: Trigger, *, emits: list[str] | tuple[str, ...] 
         return FunctionSpec(name=name, trigger=trigger, main=main, emits=tuple(emits), auth=auth, roles=tuple(roles),
                             state_changing=state_changing, timeout_seconds=timeout_seconds, secrets=tuple(secrets),
                             requirements=tuple(requirements), redact=tuple(redact), finish=finish, body=body,
-                            idempotency_key=idempotency_key, indexes=tuple(indexes))
+                            idempotency_key=idempotency_key, indexes=tuple(indexes), max_body_bytes=max_body_bytes)
 
     return declare

@@ -69,6 +69,7 @@ CATALOGUE: dict[str, Code] = {
     "payload_too_large": Code(413, "The request body is too large."),
     # -- try again later (429/503: retried) ----------------------------------------------------------------------
     "too_many_requests": Code(429, "Too many requests; retry after Retry-After."),
+    "pending_limit": Code(429, "You hold as many unpaid tickets for this event as one buyer may; pay or cancel first."),
     "unavailable": Code(503, "A dependency is unreachable; retry shortly."),
     "payment_provider_unavailable": Code(503, "The payment provider is unavailable; try again."),
     # -- a bug (500) ---------------------------------------------------------------------------------------------

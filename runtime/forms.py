@@ -19,9 +19,13 @@ class Part:
 
 
 def parse_multipart(content_type: str, body: bytes) -> dict[str, Part]:
-    """Parts by field name; a malformed body or a repeated field is a 400."""
+    """Parts by field name; a malformed body, a repeated field or more than ``MAX_PARTS`` parts is a 400, the last
+    found by counting delimiters before anything is parsed (a body of many tiny parts costs no parsing)."""
     if "boundary=" not in content_type:
         raise BadRequest("multipart/form-data needs a boundary.", code="invalid_multipart")
+    boundary = content_type.split("boundary=", 1)[1].split(";", 1)[0].strip().strip('"')
+    if not boundary or body.count(b"--" + boundary.encode("latin-1")) > MAX_PARTS + 1:
+        raise BadRequest(f"A form has at most {MAX_PARTS} parts.", code="invalid_multipart")
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
         b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
     if not message.is_multipart():

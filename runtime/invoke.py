@@ -24,7 +24,17 @@ from .auth import bearer_token
 from .config import LEASE_MARGIN_SECONDS
 from .context import Context
 from .contract import EventTrigger, FunctionSpec, HttpRequest, HttpTrigger, Response, ScheduleTrigger
-from .errors import BadRequest, Forbidden, FunctionError, InternalError, LeaseLost, NotFound, Unauthorized, Unavailable
+from .errors import (
+    BadRequest,
+    Forbidden,
+    FunctionError,
+    InternalError,
+    LeaseLost,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    Unavailable,
+)
 from .forms import parse_multipart
 from .idempotency import MAX_KEY_LENGTH, Replay, payload_hash
 from .process import Runtime, default_runtime, utc_now
@@ -71,8 +81,9 @@ def decode(spec: FunctionSpec, raw: RawHttp) -> tuple[CloudEvent, HttpRequest | 
     if raw.method.upper() != spec.trigger.method or match is None:
         raise NotFound(f"No route for {raw.method.upper()} {raw.path}")
     headers = {k.lower(): v for k, v in raw.headers.items()}
+    body = b"" if raw.method.upper() in ("GET", "HEAD") else raw.body  # a GET's body means nothing: never read
     request = HttpRequest(method=raw.method.upper(), path=raw.path, headers=headers,
-                          query=parse_qs(raw.query_string, keep_blank_values=True), body=raw.body,
+                          query=parse_qs(raw.query_string, keep_blank_values=True), body=body,
                           path_params=match.groupdict())
     key = headers.get("idempotency-key") or headers.get("x-request-id") or str(uuid.uuid4())
     if len(key) > MAX_KEY_LENGTH or not key.isprintable():
@@ -80,9 +91,9 @@ def decode(spec: FunctionSpec, raw: RawHttp) -> tuple[CloudEvent, HttpRequest | 
                          code="invalid_idempotency_key")
     data = None
     content_type = headers.get("content-type", "")
-    if raw.body and "json" in content_type:
+    if body and "json" in content_type:
         try:
-            data = json.loads(raw.body)
+            data = json.loads(body)
         except ValueError:
             raise BadRequest("The request body is not valid JSON.", code="invalid_json") from None
     attributes = {"type": f"com.eventonight.{spec.name}", "source": f"//{spec.group}{raw.path}", "id": key,
@@ -100,6 +111,8 @@ def invoke(spec: FunctionSpec, raw: RawHttp, runtime: Runtime | None = None) -> 
     if raw.method.upper() == "OPTIONS":  # CORS preflight routed to a function (generated HTTPRoutes do this)
         return Response(204, None, CORS_HEADERS)
     try:
+        if len(raw.body) > spec.max_body_bytes:
+            raise PayloadTooLarge(f"The request body is larger than {spec.max_body_bytes} bytes.")
         event, request = decode(spec, raw)
         return run(spec, event, request, runtime, log)
     except FunctionError as error:

@@ -35,6 +35,18 @@ def _message(err: dict[str, Any]) -> str:
     return err["msg"].removeprefix("Value error, ")
 
 
+MAX_OFFSET = 10_000  # deeper pages are refused: a skip walks every document before the page
+
+
+def query_offset(request, name: str = "offset") -> int:
+    """The paging offset: 0 by default, 0..MAX_OFFSET, else a 400 naming the parameter."""
+    value = query_int(request, name, 0, minimum=0)
+    if value > MAX_OFFSET:
+        raise InvalidInput(f"{name} must be at most {MAX_OFFSET}.",
+                           details=[{"field": name, "message": f"above {MAX_OFFSET}"}])
+    return value
+
+
 def query_int(request, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
     """An integer query parameter; out-of-range or non-numeric values are a 400 naming the parameter."""
     raw = request.query_one(name)

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from runtime import Conflict, Emit, InvalidInput, Strict, index, stamp, stored_date
 
@@ -85,18 +86,26 @@ def canonical_tag(name: str) -> str | None:
 # ---- requests -------------------------------------------------------------------------------------------------
 
 class Location(Strict):
-    name: str | None = None
-    country: str | None = None
-    country_code: str | None = None
-    state: str | None = None
-    province: str | None = None
-    city: str | None = None
-    road: str | None = None
-    postcode: str | None = None
-    house_number: str | None = None
+    name: str | None = Field(default=None, max_length=200)
+    country: str | None = Field(default=None, max_length=100)
+    country_code: str | None = Field(default=None, max_length=3)
+    state: str | None = Field(default=None, max_length=100)
+    province: str | None = Field(default=None, max_length=100)
+    city: str | None = Field(default=None, max_length=100)
+    road: str | None = Field(default=None, max_length=200)
+    postcode: str | None = Field(default=None, max_length=20)
+    house_number: str | None = Field(default=None, max_length=20)
     lat: float | None = None
     lon: float | None = None
-    link: str | None = None
+    link: str | None = Field(default=None, max_length=2048)
+
+    @field_validator("link")
+    @classmethod
+    def _web_link(cls, v):
+        """A map or venue page the SPA renders as a link: http(s) only (no ``javascript:`` or ``data:``)."""
+        if v and urlsplit(v).scheme not in ("http", "https"):
+            raise ValueError("an http(s) URL")
+        return v
 
     @model_validator(mode="after")
     def _rules(self) -> Location:
@@ -120,12 +129,12 @@ class Location(Strict):
 class EventFields(Strict):
     """The fields an organization sets on an event, with the reference's value rules enforced."""
 
-    title: str | None = None
-    description: str | None = None
-    tags: list[str] | None = None
+    title: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    tags: list[Annotated[str, Field(max_length=50)]] | None = Field(default=None, max_length=20)
     location: Location | None = None
-    date: str | None = None
-    collaboratorIds: list[str] | None = None
+    date: str | None = Field(default=None, max_length=40)
+    collaboratorIds: list[Annotated[str, Field(max_length=100)]] | None = Field(default=None, max_length=20)
 
     @field_validator("title")
     @classmethod
@@ -137,8 +146,6 @@ class EventFields(Strict):
     @field_validator("description")
     @classmethod
     def _description(cls, v):
-        if v is not None and len(v) > 5000:
-            raise ValueError("the description has at most 5000 characters")
         return v or None
 
     @field_validator("tags", mode="before")
@@ -178,7 +185,7 @@ def _upper(v):
 
 class NewEvent(EventFields):
     status: Literal["DRAFT", "PUBLISHED"] = "DRAFT"
-    creatorId: str | None = None  # the SPA sends it; must be the caller
+    creatorId: str | None = Field(default=None, max_length=100)  # the SPA sends it; must be the caller
 
     @field_validator("status", mode="before")
     @classmethod
@@ -190,7 +197,7 @@ class EventUpdate(EventFields):
     """PUT /{eventId} as the SPA sends it: omitted fields are kept; ``null``, ``""`` or ``[]`` clear a field."""
 
     status: Literal["DRAFT", "PUBLISHED", "COMPLETED", "CANCELLED"] | None = None
-    creatorId: str | None = None  # the SPA sends it; must be the caller
+    creatorId: str | None = Field(default=None, max_length=100)  # the SPA sends it; must be the caller
 
     @field_validator("status", mode="before")
     @classmethod

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from runtime import InvalidInput, Unauthorized, query_int, stored_date
+from runtime import InvalidInput, Unauthorized, query_int, query_offset, stored_date
 
 from . import model
 
@@ -61,11 +61,10 @@ def parse_query(request) -> SearchQuery:
     """Every bad parameter is reported at once (400), none silently ignored."""
     problems: list[dict[str, str]] = []
     q = SearchQuery()
-    for name in ("limit", "offset"):
+    for name, read in (("limit", lambda: query_int(request, "limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)),
+                       ("offset", lambda: query_offset(request))):
         try:
-            setattr(q, name, query_int(request, name, DEFAULT_LIMIT if name == "limit" else 0,
-                                       minimum=1 if name == "limit" else 0,
-                                       maximum=MAX_LIMIT if name == "limit" else None))
+            setattr(q, name, read())
         except InvalidInput as exc:
             problems += exc.details
     statuses = [s.upper() for s in _values(request, "status")]

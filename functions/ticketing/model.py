@@ -34,6 +34,7 @@ CURRENCY = "USD"
 MAX_PRICE = 1000
 MAX_QUANTITY = 100_000
 MAX_ITEMS = 20  # tickets per checkout
+MAX_PENDING_UNITS = 20  # unpaid tickets one user may hold for one event at a time, over all their checkouts
 ON_SALE = "PUBLISHED"
 
 
@@ -42,6 +43,7 @@ INDEXES = (
     index(ORDERS, "status", "createdAt", name="status_created"),
     index(ORDERS, "sessionId", name="session", sparse=True),
     index(ORDERS, "eventId", "status", name="event_status"),
+    index(ORDERS, "userId", "eventId", "status", name="user_event_status"),
     index(TICKETS, "userId", ("purchaseDate", -1), name="user_purchase"),
     index(TICKETS, "orderId", name="order"),
     index(TICKETS, "eventId", "status", name="event_status"),
@@ -103,10 +105,10 @@ class CheckoutItem(Strict):
 
 
 class CheckoutRequest(Strict):
-    userId: str = Field(min_length=1)
+    userId: str = Field(min_length=1, max_length=100)
     items: list[CheckoutItem] = Field(min_length=1, max_length=MAX_ITEMS)
-    successUrl: str
-    cancelUrl: str
+    successUrl: str = Field(max_length=2048)
+    cancelUrl: str = Field(max_length=2048)
 
     @field_validator("successUrl", "cancelUrl")
     @classmethod
@@ -117,6 +119,25 @@ class CheckoutRequest(Strict):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("an http(s) URL with its protocol")
         return v
+
+
+def spa_origins(config) -> set[str]:
+    """Where a checkout may send the buyer back: ``SPA_ORIGINS`` (comma-separated), else the SPA at the public host
+    and Vite's development server."""
+    configured = {o.strip().rstrip("/") for o in config.get("SPA_ORIGINS", "").split(",") if o.strip()}
+    host = config.public_host
+    return configured or {f"http://{host}", f"https://{host}", "http://localhost:5173", "http://127.0.0.1:5173"}
+
+
+def return_url_problems(request: CheckoutRequest, config) -> list[dict[str, str]]:
+    """The success and cancel URLs must be the SPA's own pages: our cancel link redirects there, and a redirect to
+    anywhere else would make it an open redirect on our domain."""
+    from urllib.parse import urlsplit
+
+    allowed = spa_origins(config)
+    return [{"field": name, "message": f"must be a page of the SPA ({', '.join(sorted(allowed))})"}
+            for name in ("successUrl", "cancelUrl")
+            if "{0.scheme}://{0.netloc}".format(urlsplit(getattr(request, name))) not in allowed]
 
 
 # ---- ticket types ---------------------------------------------------------------------------------------------

@@ -92,6 +92,14 @@ def free_reply(order: dict[str, Any]) -> Response:
                           "expiresAt": int(order["expiresAt"].timestamp()), "orderId": order["_id"]})
 
 
+def pending_units(db, user_id: str, event_id: str) -> int:
+    """The tickets ``user_id`` holds unpaid for ``event_id``, over all their PENDING orders."""
+    found = list(db[model.ORDERS].aggregate([
+        {"$match": {"userId": user_id, "eventId": event_id, "status": "PENDING"}},
+        {"$unwind": "$items"}, {"$group": {"_id": None, "units": {"$sum": "$items.n"}}}]))
+    return found[0]["units"] if found else 0
+
+
 def checkout_reply(order: dict[str, Any]) -> Response:
     return Response(201, {"sessionId": order["sessionId"], "redirectUrl": order["sessionUrl"],
                           "expiresAt": int(order["expiresAt"].timestamp()), "orderId": order["_id"]})

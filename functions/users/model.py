@@ -6,10 +6,10 @@ lookup a single indexed read). Username and e-mail are unique case-insensitively
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import Any, Literal
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, ValidationInfo, field_validator
+from pydantic import AnyHttpUrl, Field, ValidationInfo, field_validator
 
 from runtime import Emit, InvalidInput, Strict, index, stamp
 
@@ -50,9 +50,9 @@ def default_avatar(config) -> str:
 # ---- requests -------------------------------------------------------------------------------------------------
 
 class Registration(Strict):
-    username: str
-    email: str
-    password: str
+    username: str = Field(max_length=64)
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=128)
     role: Literal["member", "organization"]
 
     @field_validator("username")
@@ -60,8 +60,6 @@ class Registration(Strict):
     def _username(cls, v: str) -> str:
         if not v:
             raise ValueError("must not be blank")
-        if len(v) > 64:
-            raise ValueError("at most 64 characters")
         return v
 
     @field_validator("email")
@@ -81,22 +79,22 @@ class Registration(Strict):
 
 
 class Credentials(Strict):
-    username: str  # or the e-mail address
-    password: str
+    username: str = Field(max_length=254)  # or the e-mail address
+    password: str = Field(max_length=128)
 
 
 class RefreshRequest(Strict):
-    refreshToken: str
+    refreshToken: str = Field(max_length=8192)
 
 
 class LogoutRequest(Strict):
-    refreshToken: str
+    refreshToken: str = Field(max_length=8192)
 
 
 class PasswordChange(Strict):
-    currentPassword: str
-    newPassword: str
-    confirmPassword: str
+    currentPassword: str = Field(max_length=128)
+    newPassword: str = Field(max_length=128)
+    confirmPassword: str = Field(max_length=128)
 
     @field_validator("newPassword")
     @classmethod
@@ -116,11 +114,11 @@ class PasswordChange(Strict):
 
 class AccountUpdate(Strict):
     darkMode: bool
-    language: str
+    language: str = Field(max_length=5)
     gender: Literal["male", "female"] | None = None
     birthDate: datetime | None = None
-    interests: list[str] | None = None
-    username: str | None = None  # the SPA echoes it back; never changed here
+    interests: list[Annotated[str, Field(max_length=50)]] | None = Field(default=None, max_length=20)
+    username: str | None = Field(default=None, max_length=64)  # the SPA echoes it back; never changed here
 
     @field_validator("language")
     @classmethod
@@ -129,12 +127,30 @@ class AccountUpdate(Strict):
             raise ValueError("a language code such as en or it")
         return v
 
+    @field_validator("birthDate", mode="before")
+    @classmethod
+    def _birth_date(cls, v: Any) -> Any:
+        """An ISO date or date-time string (what the SPA sends), never a number read as seconds since 1970."""
+        if v is None:
+            return None
+        if not isinstance(v, str) or len(v) > 40:
+            raise ValueError("a date such as 1990-05-17")
+        return v
+
+    @field_validator("birthDate")
+    @classmethod
+    def _born_in_the_past(cls, v: datetime | None) -> datetime | None:
+        if v is not None and not datetime(1900, 1, 1, tzinfo=timezone.utc) <= (
+                v if v.tzinfo else v.replace(tzinfo=timezone.utc)) <= datetime.now(timezone.utc):
+            raise ValueError("a date of birth between 1900 and today")
+        return v
+
 
 class ProfileUpdate(Strict):
-    name: str
-    bio: str | None = None
-    contacts: list[AnyHttpUrl] | None = None
-    avatar: str | None = None  # the SPA echoes it back; changed only through the avatar endpoints
+    name: str = Field(max_length=100)
+    bio: str | None = Field(default=None, max_length=1000)
+    contacts: list[AnyHttpUrl] | None = Field(default=None, max_length=10)
+    avatar: str | None = Field(default=None, max_length=2048)  # echoed back by the SPA; see the avatar endpoints
 
     @field_validator("name")
     @classmethod

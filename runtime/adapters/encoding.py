@@ -5,6 +5,8 @@ import json
 
 from ..contract import Response
 
+MAX_BODY_BYTES = 10 * 1024 * 1024  # what an adapter reads at all; each function declares a smaller limit
+
 
 def encode_body(response: Response) -> tuple[bytes, dict[str, str]]:
     """The response body as bytes and the headers to send with it (JSON unless the function chose otherwise)."""

@@ -10,9 +10,7 @@ import asyncio
 
 from ..invoke import RawHttp, invoke
 from ..process import default_runtime
-from .encoding import encode_body
-
-MAX_BODY_BYTES = 10 * 1024 * 1024
+from .encoding import MAX_BODY_BYTES, encode_body
 
 
 class Function:

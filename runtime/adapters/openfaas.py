@@ -6,10 +6,12 @@ A dict answer ``{statusCode, body, headers}`` is the template's documented reply
 """
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
+from ..errors import PayloadTooLarge
 from ..invoke import RawHttp, invoke
-from .encoding import encode_body
+from .encoding import MAX_BODY_BYTES, encode_body
 
 
 def _query_string(query) -> str:
@@ -22,6 +24,10 @@ def _query_string(query) -> str:
 
 def entry_point(spec):
     def handle(event, context):
+        if len(event.body or b"") > MAX_BODY_BYTES:  # the pipeline applies the function's own, smaller limit
+            error = PayloadTooLarge("The request body is too large.")
+            return {"statusCode": error.status, "body": json.dumps(error.body()),
+                    "headers": {"Content-Type": "application/json"}}
         raw = RawHttp(method=event.method or "POST", path=event.path or "/", headers=dict(event.headers or {}),
                       query_string=_query_string(getattr(event, "query", None)), body=event.body or b"")
         response = invoke(spec, raw)

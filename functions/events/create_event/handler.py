@@ -9,7 +9,17 @@ and an optional ``poster`` image (how the SPA sends it); the poster is stored be
 import json
 from dataclasses import dataclass
 
-from runtime import BadRequest, Forbidden, Response, entry_points, function, http, parse, parse_multipart
+from runtime import (
+    UPLOAD_MAX_BODY_BYTES,
+    BadRequest,
+    Forbidden,
+    Response,
+    entry_points,
+    function,
+    http,
+    parse,
+    parse_multipart,
+)
 
 from functions.events import directory, model, posters
 
@@ -55,7 +65,8 @@ def _event_parts(event, request):
 
 
 @function("events-create-event", http("POST", "/"), roles=["organization"], secrets=posters.SECRETS,
-          emits=["event.created", "event.published"], body=read_event, indexes=model.INDEXES)
+          emits=["event.created", "event.published"], body=read_event, indexes=model.INDEXES,
+          max_body_bytes=UPLOAD_MAX_BODY_BYTES)
 def main(event, ctx):
     creation, creator_id = ctx.input, ctx.principal.user_id
     event_id = ctx.derived_id()  # every retry of one creation converges on one event

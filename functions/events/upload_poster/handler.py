@@ -3,7 +3,7 @@
 The image is checked before the claim and stored before the commit (``posters.py``); a COMPLETED event's poster
 no longer changes (409).
 """
-from runtime import BadRequest, Response, entry_points, function, http, parse_multipart
+from runtime import UPLOAD_MAX_BODY_BYTES, BadRequest, Response, entry_points, function, http, parse_multipart
 
 from functions.events import access, model, posters
 
@@ -19,7 +19,8 @@ def read_poster(event, ctx) -> access.Target:
 
 
 @function("events-upload-poster", http("POST", "/{eventId}/poster"), auth="required", body=read_poster,
-          secrets=posters.SECRETS, timeout_seconds=20, indexes=model.INDEXES)
+          secrets=posters.SECRETS, timeout_seconds=20, indexes=model.INDEXES,
+          max_body_bytes=UPLOAD_MAX_BODY_BYTES)
 def main(event, ctx):
     event_id, poster = ctx.input.event_id, ctx.input.input
 

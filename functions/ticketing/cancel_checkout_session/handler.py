@@ -4,10 +4,11 @@ The path takes the order id (what we put in the session's cancel URL, known befo
 Stripe session id. The order is marked as cancelled by its buyer first, then its open session is expired at Stripe:
 if Stripe says it was paid meanwhile, the payment wins and the order is confirmed instead; otherwise the order is
 cancelled with the reason ``cancelled_by_user``, whether this link or the ``expired`` webhook that expiring the
-session triggers decides it. The answer is always a 302 to the order's own cancel URL (never to an
-arbitrary ``redirect_to``: no open redirect).
+session triggers decides it. The answer is a 302 to the order's own cancel URL, a page of the SPA checked at
+checkout (never an arbitrary ``redirect_to``: no open redirect), and only while the order is pending: once it is
+settled, the link answers 409 ``checkout_settled``.
 """
-from runtime import NotFound, Response, entry_points, function, http
+from runtime import Conflict, NotFound, Response, entry_points, function, http
 
 from functions.ticketing import model, payments, saga
 
@@ -21,9 +22,9 @@ def main(event, ctx):
     order = orders.find_one({"_id": ref}) or orders.find_one({"sessionId": ref})
     if order is None:
         raise NotFound("Checkout session not found")
+    if order["status"] != "PENDING":  # the link redirects only while it can still cancel something
+        raise Conflict("This checkout is already settled.", code="checkout_settled")
     back = Response(302, None, {"Location": order["cancelUrl"]})
-    if order["status"] != "PENDING":
-        return back
     saga.request_cancellation(ctx.db, order["_id"])
     if order.get("sessionId"):
         try:

@@ -14,8 +14,10 @@ from runtime import (
     BadRequest,
     Conflict,
     Forbidden,
+    InvalidInput,
     NotFound,
     Response,
+    TooManyRequests,
     entry_points,
     function,
     http,
@@ -28,6 +30,9 @@ from functions.ticketing import mirror, model, payments, saga
 
 def read_checkout(event, ctx) -> model.CheckoutRequest:
     request = parse(model.CheckoutRequest, event.get_data())
+    problems = model.return_url_problems(request, ctx.config)
+    if problems:
+        raise InvalidInput("The request has invalid fields.", details=problems)
     if request.userId != ctx.principal.user_id:
         raise Forbidden("userId must be the authenticated user.")
     return request
@@ -62,6 +67,13 @@ def main(event, ctx):
         return saga.free_reply(order)
     if order["status"] != "PENDING":
         raise Conflict("This checkout is already settled.", code="checkout_settled")
+    if saga.pending_units(ctx.db, user_id, order["eventId"]) > model.MAX_PENDING_UNITS:
+        # Counted after this order is in and before it holds anything: two checkouts racing each other both see
+        # both and give up, so the cap is never exceeded. Nothing was held or announced: no event.
+        orders.update_one({"_id": order_id, "status": "PENDING"},
+                          {"$set": {"status": "CANCELLED", "reason": "pending_limit", "settled": True,
+                                    "updatedAt": ctx.now}})
+        raise refusal(ctx, {**order, "reason": "pending_limit"})
 
     short = saga.reserve_all(ctx.db, order)
     if short is not None:  # nothing is held any more: the order was never visible to anyone, so no event
@@ -114,7 +126,11 @@ def ticket_types(ctx, request: model.CheckoutRequest) -> dict[str, dict]:
     return found
 
 
-def refusal(ctx, order: dict) -> Conflict:
+def refusal(ctx, order: dict) -> Conflict | TooManyRequests:
+    if order.get("reason") == "pending_limit":
+        return TooManyRequests(f"You already hold {model.MAX_PENDING_UNITS} unpaid tickets for this event; pay or "
+                               "cancel those first.", code="pending_limit",
+                               retry_after_seconds=int(saga.SESSION_LIFETIME.total_seconds()))
     if order.get("reason") == "sold_out":
         doc = ctx.db[model.TICKET_TYPES].find_one({"_id": order.get("soldOut")}, {"deletedType": 1, "type": 1}) or {}
         name = doc.get("deletedType") or doc.get("type") or "requested"

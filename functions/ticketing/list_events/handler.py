@@ -7,7 +7,7 @@ see are listed: drafts only to their organizers, deleted events to nobody. Ticke
 """
 import math
 
-from runtime import InvalidInput, Response, entry_points, function, http, query_int
+from runtime import InvalidInput, Response, entry_points, function, http, query_int, query_offset
 
 from functions.ticketing import model
 
@@ -18,7 +18,7 @@ MAX_LIMIT = 100
 def main(event, ctx):
     problems = []
     limit = _checked(problems, lambda: query_int(ctx.http, "limit", 20, minimum=1, maximum=MAX_LIMIT))
-    offset = _checked(problems, lambda: query_int(ctx.http, "offset", 0, minimum=0))
+    offset = _checked(problems, lambda: query_offset(ctx.http))
     low = _checked(problems, lambda: _price(ctx.http, "minPrice"))
     high = _checked(problems, lambda: _price(ctx.http, "maxPrice"))
     currency = (ctx.http.query_one("currency") or model.CURRENCY).strip().upper()

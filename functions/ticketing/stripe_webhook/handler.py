@@ -17,6 +17,7 @@ from functions.ticketing import model, payments, saga
 PAID = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
 RELEASED = {"checkout.session.expired": "session_expired", "checkout.session.async_payment_failed": "payment_failed"}
 DEFAULT_TOLERANCE_SECONDS = 300  # Stripe's default: older signatures are replays
+TOLERANCE_BOUNDS_SECONDS = (60, 900)  # 0 would switch Stripe's check off; more than 15 minutes invites replays
 
 
 def verified_event(event, ctx) -> dict:
@@ -28,7 +29,8 @@ def verified_event(event, ctx) -> dict:
     if not ctx.http.body:
         raise BadRequest("Missing raw body", code="missing_body")
     secret = ctx.config.secret("stripe-webhook-secret").reveal()
-    tolerance = ctx.config.get_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", DEFAULT_TOLERANCE_SECONDS)
+    low, high = TOLERANCE_BOUNDS_SECONDS
+    tolerance = min(high, max(low, ctx.config.get_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", DEFAULT_TOLERANCE_SECONDS)))
     try:
         verified = stripe.Webhook.construct_event(ctx.http.body, signature, secret, tolerance=tolerance)
     except stripe.SignatureVerificationError as exc:
@@ -58,6 +60,14 @@ def main(event, ctx):
     if kind in PAID:
         if session.get("payment_status") not in ("paid", "no_payment_required"):
             return received  # a delayed payment method: async_payment_succeeded or _failed follows
+        mismatch = session_mismatch(order, session)
+        if mismatch:  # not what this order asked Stripe for: no tickets for it, and its money goes back
+            ctx.log.warning("a paid session does not match its order", fields={"order": order["_id"],
+                                                                              "mismatch": mismatch})
+            if session.get("payment_intent"):
+                payments.refund(ctx.config, session["payment_intent"], f"mismatch-{session.get('id')}",
+                                {"orderId": order["_id"], "reason": f"{mismatch}_mismatch"})
+            return received
         if order["status"] == "PENDING":
             return saga.complete(ctx, order, session, received) or received
         if order["status"] == "CANCELLED" and session.get("payment_intent") and not order.get("lateRefundId"):
@@ -66,6 +76,18 @@ def main(event, ctx):
     if order["status"] == "PENDING":
         return saga.cancel(ctx, order, RELEASED[kind], received) or received
     return received
+
+
+def session_mismatch(order: dict, session: dict) -> str | None:
+    """What differs between a paid session and the order it names: the session (ours is recorded on the order), the
+    amount or the currency; ``None`` when they agree."""
+    if session.get("id") != order.get("sessionId"):
+        return "session"
+    if session.get("amount_total") != model.minor_units(order["total"]):
+        return "amount"
+    if str(session.get("currency") or "").upper() != order["currency"]:
+        return "currency"
+    return None
 
 
 def refund_late_payment(ctx, order: dict, session: dict) -> None:

@@ -3,7 +3,7 @@
 ``status`` (PUBLISHED, COMPLETED or CANCELLED; comma-separated allowed) filters on the mirror; ``order`` asc|desc
 sorts by event date (then id, so pages are stable); events missing from the mirror are left out.
 """
-from runtime import Response, entry_points, function, http, query_int
+from runtime import Response, entry_points, function, http, query_int, query_offset
 
 from functions.ticketing import model
 
@@ -15,7 +15,7 @@ STATUSES = ("PUBLISHED", "COMPLETED", "CANCELLED")
 def main(event, ctx):
     user_id = model.same_user(ctx, ctx.http.path_params["userId"])
     limit = query_int(ctx.http, "limit", 20, minimum=1, maximum=MAX_LIMIT)
-    offset = query_int(ctx.http, "offset", 0, minimum=0)
+    offset = query_offset(ctx.http)
     statuses = [s.strip().upper() for s in (ctx.http.query_one("status") or "").split(",") if s.strip()]
     bad = [s for s in statuses if s not in STATUSES]
     if bad:

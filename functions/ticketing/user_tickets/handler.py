@@ -1,5 +1,5 @@
 """GET ticketing.<HOST>/users/{userId}/tickets: the caller's issued tickets, newest first (``eventId`` filter)."""
-from runtime import Response, entry_points, function, http, query_int
+from runtime import Response, entry_points, function, http, query_int, query_offset
 
 from functions.ticketing import model
 
@@ -10,7 +10,7 @@ MAX_LIMIT = 100
 def main(event, ctx):
     user_id = model.same_user(ctx, ctx.http.path_params["userId"])
     limit = query_int(ctx.http, "limit", 20, minimum=1, maximum=MAX_LIMIT)
-    offset = query_int(ctx.http, "offset", 0, minimum=0)
+    offset = query_offset(ctx.http)
     query = {"userId": user_id}
     if ctx.http.query_one("eventId"):
         query["eventId"] = ctx.http.query_one("eventId")

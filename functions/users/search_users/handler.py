@@ -9,6 +9,9 @@ from runtime import InvalidInput, Response, entry_points, function, http
 
 from functions.users import model
 
+MAX_OFFSET = 10_000  # as runtime.query_offset: deeper pages are refused
+MAX_PREFIX_LENGTH = 64  # a username is at most that long
+
 
 def read_query(event, ctx) -> dict:
     """Every bad parameter at once: role outside member|organization, limit ≤ 0, offset < 0, non-integers."""
@@ -27,9 +30,11 @@ def read_query(event, ctx) -> dict:
             continue
         if numbers[name] < minimum:
             problems.append({"field": name, "message": f"{name.capitalize()} {rule}, got {numbers[name]}"})
+        elif name == "offset" and numbers[name] > MAX_OFFSET:
+            problems.append({"field": name, "message": f"Offset must be at most {MAX_OFFSET}, got {numbers[name]}"})
     if problems:
         raise InvalidInput("The search has invalid parameters.", details=problems)
-    prefix = (request.query_one("prefix") or "").strip()
+    prefix = (request.query_one("prefix") or "").strip()[:MAX_PREFIX_LENGTH]
     return {"role": role, "prefix": model.search_key(prefix), "offset": numbers["offset"],
             "limit": min(numbers["limit"], model.SEARCH_MAX_LIMIT)}
 

@@ -9,6 +9,7 @@ browsers cache an object for minutes and a new upload of the same type keeps its
 from dataclasses import dataclass
 
 from runtime import (
+    UPLOAD_MAX_BODY_BYTES,
     BadRequest,
     Conflict,
     InvalidInput,
@@ -57,7 +58,8 @@ def read_form(event, ctx) -> Upload | None:
 
 
 @function("users-upload-avatar", http("POST", "/{userId}/avatar"), auth="required", emits=["user.updated"],
-          body=owner_only(read=read_form), secrets=["s3-access-key", "s3-secret-key"], indexes=model.INDEXES)
+          body=owner_only(read=read_form), secrets=["s3-access-key", "s3-secret-key"], indexes=model.INDEXES,
+          max_body_bytes=UPLOAD_MAX_BODY_BYTES)
 def main(event, ctx):
     user_id = ctx.http.path_params["userId"]
     upload: Upload | None = ctx.input
