@@ -152,6 +152,8 @@ def run(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None, runt
     wall = runtime.clock()
     now = _tick_time(event, wall) if isinstance(spec.trigger, ScheduleTrigger) else wall
     key = "" if not spec.state_changing else (event.get_id() if request else envelope.dedup_key(event))
+    if key and principal is not None:  # a key is the caller's own: another caller's same key is another request
+        key = f"{principal.user_id}:{key}"
     log.extra.update(key=key, event_type=event.get_type())
     store = runtime.store(spec)
     ctx = Context(spec=spec, config=runtime.config, now=now, log=log, key=key, store=store, runtime=runtime,

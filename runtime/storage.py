@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from .errors import InvalidInput, Unavailable
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
-IMAGE_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n", "image/webp": b"RIFF"}
+
+
+def _is_webp(data: bytes) -> bool:
+    """A RIFF container of the WEBP form (``RIFF <size> WEBP``): RIFF alone is also WAV, AVI..."""
+    return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+
+
+IMAGE_TYPES = {"image/jpeg": lambda d: d.startswith(b"\xff\xd8\xff"),
+               "image/png": lambda d: d.startswith(b"\x89PNG\r\n\x1a\n"),
+               "image/webp": _is_webp}
 
 
 def check_image(data: bytes, content_type: str, field: str) -> str:
@@ -21,7 +30,7 @@ def check_image(data: bytes, content_type: str, field: str) -> str:
         raise InvalidInput(f"{field} is empty.", details=[{"field": field, "message": "empty file"}])
     if len(data) > MAX_IMAGE_BYTES:
         raise InvalidInput(f"{field} is larger than 5 MiB.", details=[{"field": field, "message": "too large"}])
-    actual = next((kind for kind, magic in IMAGE_TYPES.items() if data.startswith(magic)), None)
+    actual = next((kind for kind, looks_like in IMAGE_TYPES.items() if looks_like(data)), None)
     if actual is None:
         raise InvalidInput(f"{field} must be a JPEG, PNG or WebP image.",
                            details=[{"field": field, "message": "not a JPEG, PNG or WebP image"}])

@@ -27,6 +27,12 @@ def echo(event, ctx):
                           "accept": ctx.http.header("Accept"), "size": len(ctx.http.body)})
 
 
+@function("users-sink", http("POST", "/sink"), state_changing=False, max_body_bytes=knative_adapter.MAX_BODY_BYTES)
+def sink(event, ctx):
+    """Takes as much as an adapter reads at all, and says how much arrived."""
+    return Response(200, {"size": len(ctx.http.body)})
+
+
 @function("users-ticket-pdf", http("GET", "/ticket.pdf"))
 def ticket_pdf(event, ctx):
     return Response(200, PDF, {"Content-Type": "application/pdf"})
@@ -34,6 +40,7 @@ def ticket_pdf(event, ctx):
 
 echo_handle, echo_new = entry_points(echo)
 pdf_handle, pdf_new = entry_points(ticket_pdf)
+sink_handle, sink_new = entry_points(sink)
 
 
 @pytest.fixture(autouse=True)
@@ -148,7 +155,20 @@ async def test_knative_passes_query_path_and_headers():
     status, headers, body, _ = await call(echo_new(), http_scope(
         "GET", "/echo/z", [("Accept", "text/plain")], b"tag=a&tag=b"), [b"ab", b"cd"])
     assert status == 200 and headers["content-type"] == "application/json"
-    assert json.loads(body) == {"query": {"tag": ["a", "b"]}, "thing": "z", "accept": "text/plain", "size": 4}
+    assert json.loads(body) == {"query": {"tag": ["a", "b"]}, "thing": "z", "accept": "text/plain",
+                                "size": 0}  # a GET's body is never read
+
+
+@pytest.mark.asyncio
+async def test_knative_reads_a_body_sent_in_chunks():
+    status, _, body, read = await call(sink_new(), http_scope("POST", "/sink"), [b"ab", b"cd"])
+    assert (status, json.loads(body), read) == (200, {"size": 4}, 2)
+
+
+@pytest.mark.asyncio
+async def test_a_body_over_the_functions_own_limit_is_413_before_decoding():
+    status, _, body, _ = await call(echo_new(), http_scope("GET", "/echo/x"), [b"x" * (256 * 1024 + 1)])
+    assert status == 413 and json.loads(body)["error"] == "payload_too_large"
 
 
 @pytest.mark.asyncio
@@ -169,7 +189,7 @@ async def test_knative_refuses_a_body_over_10_mib(monkeypatch):
 @pytest.mark.asyncio
 async def test_knative_accepts_exactly_10_mib():
     chunks = [b"x" * (1024 * 1024)] * 10
-    status, _, body, _ = await call(echo_new(), http_scope("GET", "/echo/x"), chunks)
+    status, _, body, _ = await call(sink_new(), http_scope("POST", "/sink"), chunks)
     assert status == 200, body
     assert json.loads(body)["size"] == knative_adapter.MAX_BODY_BYTES
 

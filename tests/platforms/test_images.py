@@ -13,8 +13,8 @@ import uuid
 from datetime import datetime, timezone
 
 import pytest
-from conftest import SIGNING_KEYS
 
+from images_support import SIGNING_KEYS
 from runtime.signing import KeyRing
 
 KEYS = KeyRing.parse(SIGNING_KEYS)

@@ -7,7 +7,7 @@ from runtime import BadRequest, Response, entry_points, function, http, storage_
 
 from functions.media.defaults import default_png
 
-CACHE = {"Cache-Control": "public, max-age=300"}
+CACHE = {"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"}  # the type we stored, no guess
 
 
 @function("media-get-object", http("GET", "/{key:path}"), secrets=["s3-access-key", "s3-secret-key"])

@@ -61,13 +61,10 @@ def main(event, ctx):
         if session.get("payment_status") not in ("paid", "no_payment_required"):
             return received  # a delayed payment method: async_payment_succeeded or _failed follows
         mismatch = session_mismatch(order, session)
-        if mismatch:  # not what this order asked Stripe for: no tickets for it, and its money goes back
-            ctx.log.warning("a paid session does not match its order", fields={"order": order["_id"],
-                                                                              "mismatch": mismatch})
-            if session.get("payment_intent"):
-                payments.refund(ctx.config, session["payment_intent"], f"mismatch-{session.get('id')}",
-                                {"orderId": order["_id"], "reason": f"{mismatch}_mismatch"})
-            return received
+        if mismatch:
+            ctx.log.warning("a paid session does not match the order it names",
+                            fields={"order": order["_id"], "session": session.get("id"), "mismatch": mismatch})
+            return refuse_mismatch(ctx, order, session, mismatch, received)
         if order["status"] == "PENDING":
             return saga.complete(ctx, order, session, received) or received
         if order["status"] == "CANCELLED" and session.get("payment_intent") and not order.get("lateRefundId"):
@@ -88,6 +85,27 @@ def session_mismatch(order: dict, session: dict) -> str | None:
     if str(session.get("currency") or "").upper() != order["currency"]:
         return "currency"
     return None
+
+
+def refuse_mismatch(ctx, order: dict, session: dict, mismatch: str, received: Response) -> Response:
+    """No tickets for a payment the order did not ask for. Another session than the order's: the order is left as
+    it is, and the payment refunded unless it is some other order's own (that order's flow settles it). The
+    order's own session for another amount or currency: the order cannot be fulfilled by it, so it is cancelled
+    (its units released) and the payment refunded."""
+    intent = session.get("payment_intent")
+    if mismatch == "session":
+        if intent and ctx.db[model.ORDERS].count_documents({"sessionId": session.get("id")}, limit=1) == 0:
+            payments.refund(ctx.config, intent, f"mismatch-{session.get('id')}",
+                            {"orderId": order["_id"], "reason": "session_mismatch"})
+        return received
+    if intent and not order.get("lateRefundId"):
+        refund = payments.refund(ctx.config, intent, f"mismatch-{order['_id']}",
+                                 {"orderId": order["_id"], "reason": f"{mismatch}_mismatch"})
+        ctx.db[model.ORDERS].update_one({"_id": order["_id"]}, {"$set": {"lateRefundId": refund.get("id") or "refunded",
+                                                                        "latePaymentIntentId": intent}})
+    if order["status"] == "PENDING":
+        return saga.cancel(ctx, order, f"{mismatch}_mismatch", received) or received
+    return received
 
 
 def refund_late_payment(ctx, order: dict, session: dict) -> None:
