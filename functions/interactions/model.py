@@ -85,7 +85,8 @@ class ReviewSentFields(Strict):
 
     userId: Id | None = None
     creatorId: Id | None = None
-    collaboratorsId: list[Id] | None = Field(default=None, max_length=MAX_COLLABORATORS)
+    collaboratorsId: list[Annotated[str, Field(max_length=MAX_ID_LENGTH)]] | None = Field(
+        default=None, max_length=MAX_COLLABORATORS)  # ignored, so only bounded
 
 
 class NewReview(ReviewSentFields):

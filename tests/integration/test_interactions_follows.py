@@ -65,6 +65,7 @@ def test_who_may_follow_whom(api, idb, person):
     refused(api.call("DELETE", "interactions", f"/users/{fan.id}/following/{star.id}", token=other.token), 403,
             "forbidden")
     refused(unfollow(api, fan, unknown), 404, "not_found")
+    refused(get(api, f"/users/{fan.id}/likes", limit=0), 400, "invalid_input")
 
     assert idb["follows"].count_documents({"followerId": {"$in": [fan.id, other.id]}}) == 0
     ids = [f"interactions-follow-user:{k}" for k in keys]

@@ -192,3 +192,45 @@ def test_a_removal_whose_like_was_never_counted_takes_nothing(api, group_db, bro
                                           if json.loads(m.body)["id"] == removal.get_id()) or dead, timeout=15)
     assert dead[0].headers["ce-knativeerrorcode"] == "409"
     assert ranked(events_db, event_id) == before
+
+
+# ---- what every route of the group shares ---------------------------------------------------------------------------
+
+WRITES = [("POST", "/events/{e}/likes"), ("DELETE", "/events/{e}/likes/{u}"), ("POST", "/users/{u}/following"),
+          ("DELETE", "/users/{u}/following/{u}"), ("DELETE", "/users/{u}"), ("POST", "/events/{e}/reviews"),
+          ("PUT", "/events/{e}/reviews/{u}"), ("DELETE", "/events/{e}/reviews/{u}")]
+
+
+@pytest.mark.parametrize("method, path", WRITES)
+def test_every_write_needs_a_token(api, method, path):
+    response = api.call(method, "interactions", path.format(e=uuid.uuid4(), u=uuid.uuid4()), json={},
+                        headers={"Authorization": "Bearer not-a-token"})
+
+    refused(response, 401, "unauthorized")
+
+
+def test_health(api):
+    assert ok(get(api, "/health")) == {"status": "OK"}
+
+
+def test_reads_about_a_draft_are_for_its_organizers_only(api, person, known_event):
+    org, partner, fan = person("organization"), person("organization"), person("member")
+    draft = known_event(org, status="DRAFT", collaborators=[partner.id])
+    reads = [f"/events/{draft}/likes", f"/events/{draft}/reviews", f"/events/{draft}/participants",
+             f"/users/{fan.id}/likes/{draft}", f"/users/{fan.id}/reviews/{draft}",
+             f"/users/{fan.id}/participations/{draft}"]
+
+    for path in reads:
+        refused(get(api, path), 404, "not_found")
+        refused(get(api, path, token=fan.token), 404, "not_found")
+    for who in (org, partner):
+        assert ok(get(api, f"/events/{draft}/likes", token=who.token))["totalItems"] == 0
+        assert ok(get(api, f"/users/{fan.id}/likes/{draft}", token=who.token)) == {"hasLiked": False}
+
+
+def test_a_user_unknown_everywhere_cannot_drop_their_follows(api, platform):
+    user_id = str(uuid.uuid4())
+    token = platform.idp.mint({"user_id": user_id, "realm_access": {"roles": ["member"]}})
+
+    refused(api.call("DELETE", "interactions", f"/users/{user_id}", token=token), 404, "not_found",
+            f"User with ID {user_id} not found")

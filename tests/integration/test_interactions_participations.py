@@ -176,6 +176,7 @@ def test_participants_and_unknowns(api, idb, broker, person, known_event):
     first = ok(get(api, f"/events/{event_id}/participants", limit=2))
     assert [i["userId"] for i in first["items"]] == [fans[2].id, fans[1].id]
     assert (first["totalItems"], first["hasMore"]) == (3, True)
+    refused(get(api, f"/events/{event_id}/participants", limit=-1), 400, "invalid_input")
     unknown = str(uuid.uuid4())
     refused(get(api, f"/events/{unknown}/participants"), 404, "not_found", f"Event with ID {unknown} not found")
     refused(get(api, f"/users/{unknown}/participations"), 404, "not_found", f"User with ID {unknown} not found")

@@ -206,6 +206,10 @@ def test_statistics_are_exact_under_concurrent_reviews(api, person, reviewable, 
     event_page = ok(get(api, f"/events/{event_id}/reviews", limit=2))
     assert {k: event_page[k] for k in expected} == expected and event_page["totalItems"] == 6
     assert ok(get(api, f"/events/{event_id}/reviews", rating=5))["totalItems"] == 2
+    for params in ({"rating": 0}, {"rating": "5.0"}, {"limit": 101.5}, {"offset": "first"}):
+        refused(get(api, f"/events/{event_id}/reviews", **params), 400, "invalid_input")
+    unknown = str(uuid.uuid4())
+    refused(get(api, f"/events/{unknown}/reviews"), 404, "not_found", f"Event with ID {unknown} not found")
 
 
 def test_a_users_reviews_and_the_search_the_spa_offers(api, person, reviewable):
