@@ -1,0 +1,16 @@
+"""GET interactions.<HOST>/users/{userId}/following: whom a user follows, most recent first (``UserInfo`` items).
+The user must exist (404)."""
+from runtime import Response, entry_points, function, http
+
+from functions.interactions import mirror, model, paging
+
+
+@function("interactions-list-following", http("GET", "/users/{userId}/following"), indexes=model.INDEXES)
+def main(event, ctx):
+    window = paging.window_of(ctx.http)
+    user_id = mirror.require_user(ctx, ctx.http.path_params["userId"])["_id"]
+    follows = {"followerId": user_id, "active": True}
+    return Response(200, paging.people_page(ctx, model.FOLLOWS, follows, "followedAt", "followedId", window))
+
+
+handle, new = entry_points(main)
