@@ -10,13 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from runtime import InvalidInput, query_int
+from runtime import InvalidInput, query_int, query_offset
 
 from functions.interactions import mirror
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-MAX_OFFSET = 10_000
 
 
 @dataclass(frozen=True)
@@ -42,10 +41,8 @@ class Query:
     def window(self) -> Window:
         limit = self._collect(lambda: query_int(self.request, "limit", DEFAULT_LIMIT, minimum=1,
                                                 maximum=MAX_LIMIT))
-        offset = self._collect(lambda: query_int(self.request, "offset", 0, minimum=0))
-        if offset is not None and offset > MAX_OFFSET:
-            self.problems.append({"field": "offset", "message": f"above {MAX_OFFSET}"})
-        return Window(limit or DEFAULT_LIMIT, min(offset or 0, MAX_OFFSET))
+        offset = self._collect(lambda: query_offset(self.request))
+        return Window(limit or DEFAULT_LIMIT, offset or 0)
 
     def choice(self, name: str, allowed: Sequence[str], default: str | None = None, *,
                fold=str.lower) -> str | None:

@@ -167,3 +167,54 @@ def test_lint_is_clean():
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent))
     result = subprocess.run([ruff, "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-4000:]
+
+
+def _bounded(annotation, field_info=None) -> bool:
+    """Every ``str`` in ``annotation`` has a max length (on the field or on the item), or is a Literal."""
+    import typing
+
+    from annotated_types import MaxLen
+
+    limits = [m for m in getattr(field_info, "metadata", []) if isinstance(m, MaxLen)]
+    origin = typing.get_origin(annotation)
+    if annotation is str:
+        return bool(limits)
+    if origin is typing.Annotated:
+        base, *extra = typing.get_args(annotation)
+        inner = [m for e in extra for m in getattr(e, "metadata", [e]) if isinstance(m, MaxLen)]
+        return base is not str or bool(inner) or bool(limits)
+    if origin is typing.Literal:
+        return True
+    if origin in (list, tuple, set) and typing.get_args(annotation):
+        return bool(limits) and all(_bounded(a) for a in typing.get_args(annotation))
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return all(a is type(None) or _bounded(a, field_info) for a in typing.get_args(annotation))
+    return True  # numbers, booleans, datetimes, URLs (pydantic caps them), nested models (checked on their own)
+
+
+def test_every_free_text_field_of_a_request_has_a_length_limit():
+    from runtime import Strict
+    from runtime.registry import discover
+
+    discover()  # imports every function and its group's models
+    models, queue = [], list(Strict.__subclasses__())
+    while queue:
+        model = queue.pop()
+        models.append(model)
+        queue.extend(model.__subclasses__())
+    unbounded = [f"{m.__module__}.{m.__name__}.{name}" for m in models if m.__module__.startswith("functions.")
+                 for name, info in m.model_fields.items() if not _bounded(info.annotation, info)]
+    assert len(models) > 10 and unbounded == []
+
+
+def test_the_length_check_sees_unbounded_text():
+    from typing import Annotated
+
+    from pydantic import Field
+    from pydantic.fields import FieldInfo
+
+    assert not _bounded(str, FieldInfo())
+    assert not _bounded(str | None, FieldInfo())
+    assert not _bounded(list[str], FieldInfo(max_length=3))  # the list is bounded, its items are not
+    assert _bounded(list[Annotated[str, Field(max_length=5)]] | None, Field(default=None, max_length=3))
+    assert _bounded(str | None, Field(default=None, max_length=10))
