@@ -30,7 +30,15 @@ from .health import health
 from .mirror import Mirror
 from .ordering import sequence_of, stamp
 from .outbox import relay
-from .storage import MAX_IMAGE_BYTES, MediaStorage, check_image, storage_from_config
+from .storage import (
+                     MAX_IMAGE_BYTES,
+                     MediaStorage,
+                     StoredObject,
+                     avatar_key,
+                     check_image,
+                     poster_key,
+                     storage_from_config,
+)
 from .store import Emit
 from .validation import Strict, parse, query_int, query_offset
 
@@ -43,7 +51,8 @@ __all__ = [
     "Context", "Principal", "Config", "Secret", "Strict", "parse", "query_int", "query_offset", "Part", "parse_multipart",
     "sequence_of",
     # shared parts of groups
-    "Mirror", "MediaStorage", "storage_from_config", "check_image", "MAX_IMAGE_BYTES", "stored_date", "iso",
+    "Mirror", "MediaStorage", "StoredObject", "storage_from_config", "check_image", "MAX_IMAGE_BYTES", "avatar_key",
+    "poster_key", "stored_date", "iso",
     "relay", "health",
     # the error catalogue and its families
     "CATALOGUE", "FunctionError", "BadRequest", "InvalidInput", "Unauthorized", "Forbidden", "NotFound", "Conflict",

@@ -1,17 +1,20 @@
 """The media storage contract: objects in one S3 bucket (MinIO in production, SeaweedFS locally), through boto3.
 
-Keys follow the reference: ``users/{userId}/avatar.jpg``, ``events/{eventId}/poster.jpg``; the public URL of a key
-is ``{MEDIA_PUBLIC_URL}/{key}`` (default ``http://media.<HOST>``), which the media group serves. Until the media
-group's own functions exist, the users and events functions write through this module directly.
+Keys follow the reference and are written in one place, here: ``users/{userId}/avatar.<ext>`` (the extension from
+the image's bytes) and ``events/{eventId}/poster.jpg``. The public URL of a key is ``{MEDIA_PUBLIC_URL}/{key}``
+(default ``http://media.<HOST>``), which the media group serves. The users and events groups write avatars and
+posters through this module; the media group's own endpoints and its clean-up use it too.
 """
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 
 from .errors import InvalidInput, Unavailable
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
 
 def _is_webp(data: bytes) -> bool:
@@ -35,6 +38,21 @@ def check_image(data: bytes, content_type: str, field: str) -> str:
         raise InvalidInput(f"{field} must be a JPEG, PNG or WebP image.",
                            details=[{"field": field, "message": "not a JPEG, PNG or WebP image"}])
     return actual
+
+
+def avatar_key(user_id: str, content_type: str) -> str:
+    return f"users/{user_id}/avatar.{EXTENSIONS[content_type]}"
+
+
+def poster_key(event_id: str) -> str:
+    return f"events/{event_id}/poster.jpg"  # whatever the image's type: its Content-Type is stored with it
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    data: bytes  # empty when only the metadata was asked for
+    content_type: str
+    etag: str  # S3's entity tag, quoted as HTTP wants it
 
 
 @dataclass(frozen=True)
@@ -63,37 +81,59 @@ class MediaStorage:
     def url(self, key: str) -> str:
         return f"{self.public_url.rstrip('/')}/{key}"
 
+    def key_of(self, url: str) -> str | None:
+        """The key a public URL of ours names (its query, such as ``?v=3``, dropped); None for another URL."""
+        base = self.public_url.rstrip("/") + "/"
+        return url.split("?", 1)[0][len(base):] if url.startswith(base) else None
+
     def put(self, key: str, data: bytes, content_type: str) -> str:
         """Store (or overwrite) an object; answers its public URL."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            self._client().put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
-        except (BotoCoreError, ClientError) as exc:
-            raise Unavailable(f"media storage refused the upload: {exc.__class__.__name__}") from exc
+        self._call("put_object", Key=key, Body=data, ContentType=content_type)
         return self.url(key)
 
-    def get(self, key: str) -> tuple[bytes, str] | None:
-        """``(bytes, content type)``, or None if there is no such object."""
-        from botocore.exceptions import BotoCoreError, ClientError
+    def get(self, key: str, *, if_none_match: str | None = None) -> StoredObject | None:
+        """The object, or None if there is none. With ``if_none_match`` equal to its ETag, only its metadata
+        (``data`` empty): the caller answers 304 without the bytes leaving the store."""
+        if if_none_match:
+            head = self.head(key)
+            if head is None or if_none_match == head.etag:
+                return head
+        found = self._call("get_object", missing_ok=True, Key=key)
+        if found is None:
+            return None
+        return StoredObject(found["Body"].read(), found.get("ContentType", "application/octet-stream"),
+                            found.get("ETag", ""))
 
-        try:
-            obj = self._client().get_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                return None
-            raise Unavailable(f"media storage failed: {exc.__class__.__name__}") from exc
-        except BotoCoreError as exc:
-            raise Unavailable(f"media storage failed: {exc.__class__.__name__}") from exc
-        return obj["Body"].read(), obj.get("ContentType", "application/octet-stream")
+    def head(self, key: str) -> StoredObject | None:
+        found = self._call("head_object", missing_ok=True, Key=key)
+        if found is None:
+            return None
+        return StoredObject(b"", found.get("ContentType", "application/octet-stream"), found.get("ETag", ""))
+
+    def listing(self, prefix: str) -> list[tuple[str, datetime]]:
+        """``(key, last modified)`` of every object under ``prefix`` (e.g. ``users/<id>/``), sorted by key."""
+        found, token = [], None
+        while True:
+            page = self._call("list_objects_v2", Prefix=prefix, **({"ContinuationToken": token} if token else {}))
+            found += [(item["Key"], item["LastModified"]) for item in page.get("Contents", [])]
+            token = page.get("NextContinuationToken")
+            if not token:
+                return sorted(found)
 
     def delete(self, key: str) -> None:
         """Remove an object; removing a missing one is not an error (retries stay harmless)."""
+        self._call("delete_object", Key=key)
+
+    def _call(self, operation: str, *, missing_ok: bool = False, **params):
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            self._client().delete_object(Bucket=self.bucket, Key=key)
-        except (BotoCoreError, ClientError) as exc:
+            return getattr(self._client(), operation)(Bucket=self.bucket, **params)
+        except ClientError as exc:
+            if missing_ok and exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise Unavailable(f"media storage failed: {exc.__class__.__name__}") from exc
+        except BotoCoreError as exc:
             raise Unavailable(f"media storage failed: {exc.__class__.__name__}") from exc
 
 

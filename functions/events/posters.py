@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from runtime import BadRequest, Conflict, Part, check_image, storage_from_config
+from runtime import BadRequest, Conflict, Part, check_image, poster_key, storage_from_config
 
 DEFAULT_KEY = "events/default.png"
 SECRETS = ["s3-access-key", "s3-secret-key"]
@@ -30,10 +30,6 @@ def read_poster(part: Part | None, *, required: bool) -> Poster | None:
     return Poster(part.data, check_image(part.data, part.content_type, "poster"))
 
 
-def key_of(event_id: str) -> str:
-    return f"events/{event_id}/poster.jpg"
-
-
 def refuse_if_completed(doc) -> None:
     """A COMPLETED event's poster no longer changes (the reference's rule)."""
     if doc["status"] == "COMPLETED":
@@ -43,14 +39,14 @@ def refuse_if_completed(doc) -> None:
 def store(config, event_id: str, poster: Poster, version: int) -> str:
     """Upload (or overwrite) the poster; answers the URL to store on the event. The URL carries the event's
     version (``?v=3``): the media group lets browsers cache an object for minutes, and a new poster keeps its key."""
-    url = storage_from_config(config).put(key_of(event_id), poster.data, poster.content_type)
+    url = storage_from_config(config).put(poster_key(event_id), poster.data, poster.content_type)
     return f"{url}?v={version}"
 
 
 def remove(config, event_id: str) -> str:
     """Delete the poster object (a missing one is fine); answers the default poster's URL."""
     storage = storage_from_config(config)
-    storage.delete(key_of(event_id))
+    storage.delete(poster_key(event_id))
     return storage.url(DEFAULT_KEY)
 
 

@@ -26,7 +26,6 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT = 10, 20
-AVATAR_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
 
 INDEXES = (index(COLLECTION, "usernameKey", name="username_unique", unique=True),
@@ -219,11 +218,6 @@ def deleted_event(doc: dict[str, Any]) -> Emit:
     """``user.deleted``; its ``sequence`` is the tombstone's version, newer than every earlier event of the user."""
     return Emit("user.deleted", {"id": doc["_id"]}, subject=doc["_id"],
                 extensions=stamp(doc["_version"] + 1))
-
-
-def avatar_key(user_id: str, content_type: str) -> str:
-    """``users/{userId}/avatar.<ext>``, as the reference's media service keyed it (extension from the bytes)."""
-    return f"users/{user_id}/avatar.{AVATAR_EXTENSIONS[content_type]}"
 
 
 def with_avatar(doc: dict[str, Any], url: str, key: str | None) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from runtime import (
     InvalidInput,
     NotFound,
     Response,
+    avatar_key,
     check_image,
     entry_points,
     function,
@@ -67,7 +68,7 @@ def main(event, ctx):
     users = ctx.db[model.COLLECTION]
     if not _exists(users.find_one({"_id": user_id}, {"deleted": 1})):  # before storing anything
         raise NotFound(f"User with ID {user_id} not found")
-    key = model.avatar_key(user_id, upload.content_type) if upload else None
+    key = avatar_key(user_id, upload.content_type) if upload else None
     stored = storage.put(key, upload.data, upload.content_type) if upload else None
     for _ in range(ATTEMPTS):
         doc = users.find_one({"_id": user_id})
