@@ -99,12 +99,13 @@ class TokenVerifier:
     """
 
     def __init__(self, issuer: str, audience: str, jwks_url: str | None = None, leeway_seconds: int = 10,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, refetch_interval_seconds: float = REFETCH_INTERVAL_SECONDS):
         self.issuer = issuer.rstrip("/")
         self.audience = audience
         self.jwks_url = jwks_url or f"{self.issuer}/protocol/openid-connect/certs"
         self.leeway_seconds = leeway_seconds
         self._clock = clock
+        self.refetch_interval_seconds = refetch_interval_seconds
         self._client = None
         self._keys: dict[str, Any] = {}
         self._fetched_at: float | None = None  # last successful fetch
@@ -141,7 +142,7 @@ class TokenVerifier:
             key = self._keys.get(kid)
             if key is not None and self._age() < JWKS_LIFESPAN_SECONDS:
                 return key
-            if self._attempted_at is None or now - self._attempted_at >= REFETCH_INTERVAL_SECONDS:
+            if self._attempted_at is None or now - self._attempted_at >= self.refetch_interval_seconds:
                 self._attempted_at = now
                 try:
                     self._fetch()
@@ -209,6 +210,8 @@ def verifier_for(config: Config) -> TokenVerifier:
         # OIDC_JWKS_URL: where the keys are fetched when the public issuer URL is not reachable from inside the
         # cluster (the ``iss`` check still uses OIDC_ISSUER).
         jwks_url = config.environ.get("OIDC_JWKS_URL") or None
+        interval = config.get_int("JWKS_REFETCH_INTERVAL_SECONDS", REFETCH_INTERVAL_SECONDS)
         with _verifiers_lock:
-            verifier = _verifiers.setdefault(key, TokenVerifier(*key, jwks_url=jwks_url))
+            verifier = _verifiers.setdefault(key, TokenVerifier(*key, jwks_url=jwks_url,
+                                                                refetch_interval_seconds=interval))
     return verifier

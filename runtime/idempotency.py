@@ -26,6 +26,7 @@ from .errors import InProgress, LeaseLost, PayloadMismatch
 COLLECTION = "idempotency"
 COMPLETED_TTL = timedelta(hours=24)  # as long as Stripe keeps its keys
 MAX_KEY_LENGTH = 255
+IN_PROGRESS_RETRY_SECONDS = 1  # what an in-progress duplicate is told to wait before asking again
 
 IN_PROGRESS, COMPLETED, FAILED = "IN_PROGRESS", "COMPLETED", "FAILED"
 
@@ -103,9 +104,10 @@ class Ledger:
             if existing["status"] == COMPLETED:
                 return Replay(existing["reply"])
             if existing["status"] == IN_PROGRESS:
-                wait = max(1, math.ceil((existing["lease_expires_at"] - now).total_seconds()))
+                # Most invocations take milliseconds: ask again soon, not when the lease would run out.
+                remaining = math.ceil((existing["lease_expires_at"] - now).total_seconds())
                 raise InProgress("A request with this Idempotency-Key is still being processed.",
-                                 retry_after_seconds=wait)
+                                 retry_after_seconds=max(1, min(IN_PROGRESS_RETRY_SECONDS, remaining)))
         raise InProgress("The idempotency record is changing; retry.", retry_after_seconds=1)
 
     def complete(self, lease: Lease, reply: dict[str, Any], now: datetime) -> None:

@@ -185,7 +185,10 @@ def run(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None, runt
             log.warning("failure not recorded: lease superseded")
         raise
     except Exception as exc:
-        ledger.fail(claim, {"status": 500, "error": "internal", "message": exc.__class__.__name__}, runtime.clock())
+        # Recorded as what the caller is told: a store outage is a 503 to retry, anything else a bug.
+        failure = (Unavailable("The database is unreachable; retry shortly.") if _store_unreachable(exc)
+                   else InternalError(exc.__class__.__name__))
+        ledger.fail(claim, {"status": failure.status, **failure.body()}, runtime.clock())
         raise
     try:
         ledger.complete(claim, response.to_record(), runtime.clock())

@@ -41,6 +41,7 @@ ON_SALE = "PUBLISHED"
 INDEXES = (
     index(TICKET_TYPES, "eventId", "type", name="event_type", unique=True),
     index(ORDERS, "status", "createdAt", name="status_created"),
+    index(ORDERS, "status", "expiresAt", "_id", name="status_expires"),
     index(ORDERS, "sessionId", name="session", sparse=True),
     index(ORDERS, "eventId", "status", name="event_status"),
     index(ORDERS, "userId", "eventId", "status", name="user_event_status"),

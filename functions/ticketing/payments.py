@@ -22,6 +22,10 @@ class PaymentProviderError(Unavailable):
     code = "payment_provider_unavailable"
 
 
+class SessionMissing(Exception):
+    """When Stripe no longer knows a Checkout Session (``resource_missing``): final, nobody can pay it any more."""
+
+
 def client(config):
     """One pooled ``StripeClient`` per (key, base, retries) and process."""
     import stripe
@@ -44,11 +48,20 @@ def create_session(config, params: dict[str, Any], idempotency_key: str) -> dict
 
 
 def retrieve_session(config, session_id: str) -> dict[str, Any]:
-    return _call(lambda c: c.v1.checkout.sessions.retrieve(session_id), config)
+    """The session; ``SessionMissing`` when Stripe does not know it."""
+    import stripe
+
+    try:
+        return _call(lambda c: c.v1.checkout.sessions.retrieve(session_id), config, passthrough=True)
+    except stripe.InvalidRequestError as exc:
+        if getattr(exc, "code", None) == "resource_missing":
+            raise SessionMissing(session_id) from None
+        raise PaymentProviderError("The payment provider refused the request.") from None
 
 
 def expire_session(config, session_id: str) -> dict[str, Any] | None:
-    """Expire an open session; ``None`` when Stripe refuses because it is no longer open (paid or expired)."""
+    """Expire an open session; ``None`` when Stripe refuses because it is no longer open (paid or expired), or
+    does not know it (then ``retrieve_session`` says so)."""
     import stripe
 
     try:

@@ -1,6 +1,9 @@
 """Tokens a gateway caller may present: only RS256 tokens of our realm, for our audience, unexpired, pass."""
 import pytest
 
+from localrunner.bus import wait_until
+
+PLATFORM_ENV = {"JWKS_REFETCH_INTERVAL_SECONDS": "1"}  # 10 s in production: a flood of unknown key ids costs little
 pytestmark = pytest.mark.clock  # scripts/test runs it again with the clock a year ahead
 
 BODY = {"title": "Token test", "status": "DRAFT"}
@@ -45,9 +48,9 @@ def test_a_token_from_the_identity_provider_is_accepted_by_another_group(api, or
     assert response.status_code == 201
 
 
-def test_a_rotated_signing_key_is_accepted_at_once(api, platform, organization):
+def test_a_rotated_signing_key_is_accepted_once_the_refetch_interval_has_passed(api, platform, organization):
     api.call("POST", "events", "/", token=organization["accessToken"], json=BODY)  # JWKS now cached
     platform.idp.keys.rotate()
     token = platform.idp.mint({"user_id": organization["id"], "realm_access": {"roles": ["organization"]}})
 
-    assert api.call("POST", "events", "/", token=token, json=BODY).status_code == 201
+    assert wait_until(lambda: api.call("POST", "events", "/", token=token, json=BODY).status_code == 201, timeout=5)

@@ -28,13 +28,13 @@ def test_first_claim_takes_a_lease_and_completion_is_replayed(ledger):
     assert again == Replay({"status": 201, "body": {"id": "u1"}, "headers": {}})
 
 
-def test_a_running_claim_answers_in_progress_with_the_remaining_lease(ledger):
+def test_a_running_claim_answers_in_progress_asking_to_retry_soon(ledger):
     ledger.claim("f", "k", "h", T0, LEASE)
 
     with pytest.raises(InProgress) as raised:
         ledger.claim("f", "k", "h", T0 + timedelta(seconds=5), LEASE)
 
-    assert raised.value.status == 409 and raised.value.retry_after_seconds == 10
+    assert raised.value.status == 409 and raised.value.retry_after_seconds == 1  # not the 10 s left on the lease
 
 
 def test_the_same_key_with_another_payload_is_refused(ledger):

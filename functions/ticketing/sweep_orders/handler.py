@@ -6,7 +6,9 @@ Each tick (``ctx.now`` is the tick's time, so tests drive the clock):
    failed and compensation did not finish): cancelled and released.
 2. PENDING orders whose session should have expired: Stripe is asked. An open session is expired first, so nobody
    can pay for released tickets; a paid one confirms the order (a lost ``completed`` webhook); an expired one
-   releases it.
+   releases it, and so does a session Stripe no longer knows (final: nobody can pay it). When Stripe cannot answer,
+   the order is looked at again only after ``DEFER`` (it steps aside, so a batch of such orders never hides the
+   ones behind it), oldest expiry first.
 3. Decided orders not settled yet (crash after the decision): their holds and tickets are settled.
 """
 from datetime import timedelta
@@ -17,6 +19,7 @@ from functions.ticketing import model, payments, saga
 
 DEFAULT_GRACE_SECONDS = 120  # longer than checkout's timeout + lease: phase 2 cannot still be running
 SETTLE_AFTER = timedelta(seconds=30)
+DEFER = timedelta(minutes=5)  # an order Stripe could not answer about waits this long before it is asked again
 BATCH = 100
 
 
@@ -32,13 +35,19 @@ def main(event, ctx):
         if saga.cancel(ctx.scoped(order["_id"]), order, "session_never_created", ok) is not None:
             counts["neverCreated"] += 1
 
-    for order in orders.find({"status": "PENDING", "sessionId": {"$ne": None}, "expiresAt": {"$lt": now}}).limit(BATCH):
+    due = {"status": "PENDING", "sessionId": {"$ne": None}, "expiresAt": {"$lt": now},
+           "$or": [{"sweepAgainAt": {"$exists": False}}, {"sweepAgainAt": {"$lte": now}}]}
+    for order in orders.find(due).sort([("expiresAt", 1), ("_id", 1)]).limit(BATCH):
         sub = ctx.scoped(order["_id"])
         try:
             session = payments.expire_session(ctx.config, order["sessionId"]) or \
                 payments.retrieve_session(ctx.config, order["sessionId"])
+        except payments.SessionMissing:
+            counts["expired"] += saga.cancel(sub, order, "session_missing", ok) is not None
+            continue
         except payments.PaymentProviderError:
-            counts["deferred"] += 1  # next tick
+            orders.update_one({"_id": order["_id"], "status": "PENDING"}, {"$set": {"sweepAgainAt": now + DEFER}})
+            counts["deferred"] += 1
             continue
         if session.get("status") == "complete" and session.get("payment_status") in ("paid", "no_payment_required"):
             counts["confirmed"] += saga.complete(sub, order, session, ok) is not None
