@@ -10,8 +10,18 @@ from typing import Any
 
 import yaml
 
-from deploy.choices import CONNECTION_SECRETS, FUNCTION_ROOT, HEADER, REGISTRY_DEFAULT, SIGNING_SECRET, TAG_DEFAULT
-from runtime.contract import EventTrigger, FunctionSpec
+from deploy.choices import (
+    CONNECTION_SECRETS,
+    EXCHANGE,
+    FUNCTION_ROOT,
+    HEADER,
+    REGISTRY_DEFAULT,
+    SCALING,
+    SIGNING_SECRET,
+    TAG_DEFAULT,
+    WATCHDOG_MARGIN_SECONDS,
+)
+from runtime.contract import EventTrigger, FunctionSpec, HttpTrigger, ScheduleTrigger
 from runtime.outbox import relay
 
 
@@ -68,11 +78,32 @@ def secrets_of(spec: FunctionSpec) -> list[str]:
     return sorted(secrets)
 
 
+def kind_of(spec: FunctionSpec) -> str:
+    """``http`` (commands and webhooks), ``event`` (event handlers) or ``schedule``: the scaling policy's key."""
+    if isinstance(spec.trigger, HttpTrigger):
+        return "http"
+    return "schedule" if isinstance(spec.trigger, ScheduleTrigger) else "event"
+
+
+def scaling(spec: FunctionSpec) -> dict:
+    return SCALING[kind_of(spec)]
+
+
+def queue_of(spec: FunctionSpec) -> str:
+    """The event function's own RabbitMQ queue, which is also its one OpenFaaS topic."""
+    return f"{EXCHANGE}.{spec.name}"
+
+
+def watchdog_timeouts(spec: FunctionSpec) -> tuple[int, int]:
+    """(exec_timeout, read/write_timeout) in seconds: the call is cut at T, the connection a little later."""
+    return spec.timeout_seconds, spec.timeout_seconds + WATCHDOG_MARGIN_SECONDS
+
+
 def function_env(spec: FunctionSpec) -> list[tuple[str, str]]:
     """The function's own settings, the same on both platforms: its name, import root and of-watchdog timeouts."""
-    t = str(spec.timeout_seconds)
+    exec_t, rw_t = watchdog_timeouts(spec)
     return [("FUNCTION_NAME", spec.name), ("PYTHONPATH", FUNCTION_ROOT),
-            ("exec_timeout", f"{t}s"), ("read_timeout", f"{t}s"), ("write_timeout", f"{t}s")]
+            ("exec_timeout", f"{exec_t}s"), ("read_timeout", f"{rw_t}s"), ("write_timeout", f"{rw_t}s")]
 
 
 def dump(docs: Sequence[Mapping[str, Any]], multi: bool = True) -> str:

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from deploy.choices import HEADER, REPO_ROOT
 from runtime.contract import FunctionSpec
 
+GENERATED_DIRS = ("knative", "openfaas")
+
 
 def load_pins(pyproject: str = os.path.join(REPO_ROOT, "pyproject.toml")) -> dict[str, list[str]]:
     """``{"base": [...runtime dependencies...], "all": [...every pinned distribution, dev included...]}``."""
@@ -48,12 +50,12 @@ def render_requirements(spec: FunctionSpec, pins: Mapping[str, list[str]]) -> st
 
 
 def existing_generated(root: str = REPO_ROOT) -> set[str]:
-    """Files on disk this generator owns: the fixed outputs and any knative/requirements file with our header."""
+    """Files on disk this generator owns: the fixed outputs, every YAML file in the wholly generated folders
+    (GENERATED_DIRS) and any requirements file with our header."""
     found = {p for p in ("stack.yml", "events/asyncapi.yaml") if os.path.isfile(os.path.join(root, p))}
     candidates = []
-    knative = os.path.join(root, "knative")
-    if os.path.isdir(knative):
-        for dirpath, _, filenames in os.walk(knative):
+    for folder in GENERATED_DIRS:
+        for dirpath, _, filenames in os.walk(os.path.join(root, folder)):
             candidates += [os.path.join(dirpath, f) for f in filenames if f.endswith((".yaml", ".yml"))]
     functions = os.path.join(root, "functions")
     if os.path.isdir(functions):
@@ -66,8 +68,8 @@ def existing_generated(root: str = REPO_ROOT) -> set[str]:
         rel = os.path.relpath(path, root).replace(os.sep, "/")
         if not os.path.isfile(path):
             continue
-        if rel.startswith("knative/"):
-            found.add(rel)  # knative/ is wholly generated
+        if rel.split("/")[0] in GENERATED_DIRS:
+            found.add(rel)  # wholly generated
         else:
             with open(path, encoding="utf-8") as f:
                 if f.readline() == HEADER:

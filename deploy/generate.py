@@ -1,13 +1,14 @@
 """Render the deployment manifests from the functions' own declarations (design §9).
 
-    python -m deploy.generate            write stack.yml, knative/*.yaml, events/asyncapi.yaml and every
-                                         functions/<group>/<folder>/requirements.txt (removing stale ones)
+    python -m deploy.generate            write stack.yml, knative/*.yaml, openfaas/*.yaml, events/asyncapi.yaml and
+                                         every functions/<group>/<folder>/requirements.txt (removing stale ones)
     python -m deploy.generate --check    exit 1 listing every generated file that differs, is missing or is extra
 
 ``render(specs, catalogue)`` is pure and deterministic: the same declarations give byte-identical files. This is
 the entry point; the work is split by role: deploy.choices (every choice of this generator, as named constants;
-docs/deploy.md explains them), deploy.openfaas (stack.yml), deploy.knative (services, triggers, pingsources,
-broker), deploy.routes (HTTPRoutes), deploy.asyncapi, deploy.files (requirements pins, drift, writing).
+docs/deploy.md explains them), deploy.openfaas (stack.yml), deploy.openfaas_routes (openfaas/: routes, network
+policies, RabbitMQ topology, Helm values), deploy.knative (services, triggers, pingsources, broker),
+deploy.routes (HTTPRoute matches, Knative's routes), deploy.asyncapi, deploy.files (requirements pins, drift, writing).
 """
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ from deploy.asyncapi import render_asyncapi
 from deploy.choices import DOMAIN, HEADER, KNATIVE_COMMAND, REPO_ROOT, SECRETS_DIR
 from deploy.common import event_types, folder_path
 from deploy.files import drift, load_pins, render_requirements, write
-from deploy.knative import render_broker, render_group, trigger_name
+from deploy.knative import render_broker, render_group, render_routing, trigger_name
 from deploy.openfaas import render_stack
+from deploy.openfaas_routes import render_openfaas_files
 from deploy.routes import route_path
 from runtime.contract import FunctionSpec
 
@@ -48,7 +50,9 @@ def render(specs: Sequence[FunctionSpec], catalogue: Mapping[str, Any],
     if pins is None:
         pins = load_pins()
     files: dict[str, str] = {"stack.yml": render_stack(specs), "knative/broker.yaml": render_broker(),
-                             "events/asyncapi.yaml": render_asyncapi(specs, catalogue)}
+                             "knative/routing.yaml": render_routing(),
+                             "events/asyncapi.yaml": render_asyncapi(specs, catalogue),
+                             **render_openfaas_files(specs)}
     groups = sorted({s.group for s in specs})
     for group in groups:
         files[f"knative/{group}.yaml"] = render_group(group, [s for s in specs if s.group == group])

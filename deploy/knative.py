@@ -1,6 +1,7 @@
-"""Knative: ``knative/broker.yaml`` (RabbitmqBrokerConfig, Broker, dead-letter Service) and ``knative/<group>.yaml``
-(one Service per function, one Trigger per (event function, type), one PingSource per scheduled function, and the
-group's HTTPRoutes from deploy.routes)."""
+"""Knative: ``knative/broker.yaml`` (RabbitmqBrokerConfig, Broker, dead-letter Service), ``knative/routing.yaml``
+(the ReferenceGrant the routes need) and ``knative/<group>.yaml`` (one Service per function, one Trigger per (event
+function, type), one PingSource per scheduled function, and the group's HTTPRoutes from deploy.routes). Everything
+lives in choices.NAMESPACE; every Service is cluster-local (HTTP ones are reached only through the routes)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -9,23 +10,38 @@ from typing import Any
 from deploy.choices import (
     BROKER_CONFIG_NAME,
     BROKER_NAME,
-    CONTAINER_CONCURRENCY,
     DEAD_LETTER_IMAGE,
     DEAD_LETTER_SERVICE,
     DELIVERY_BACKOFF_DELAY,
     DELIVERY_BACKOFF_POLICY,
     DELIVERY_RETRY,
     KNATIVE_COMMAND,
-    MAX_SCALE,
-    MIN_SCALE,
+    NAMESPACE,
     RABBITMQ_CLUSTER,
     SECRETS_DIR,
+    SECURITY_CONTEXT,
     SHARED_ENV,
     TRIGGER_PARALLELISM,
 )
-from deploy.common import dump, event_types, function_env, image_of, k8s_name, labels, secrets_of
-from deploy.routes import knative_httproutes
+from deploy.common import (
+    dump,
+    event_types,
+    function_env,
+    image_of,
+    k8s_name,
+    labels,
+    scaling,
+    secrets_of,
+    watchdog_timeouts,
+)
+from deploy.routes import knative_httproutes, knative_reference_grant
 from runtime.contract import FunctionSpec, HttpTrigger, ScheduleTrigger
+
+CLUSTER_LOCAL = {"networking.knative.dev/visibility": "cluster-local"}
+
+
+def metadata(name: str, group: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "namespace": NAMESPACE, "labels": labels(group), **extra}
 
 
 def service_ref(name: str) -> dict[str, Any]:
@@ -39,6 +55,7 @@ def trigger_name(function_name: str, event_type: str) -> str:
 def knative_service(spec: FunctionSpec) -> dict[str, Any]:
     env = [{"name": name, "value": value} for name, value in function_env(spec)]
     env += [{"name": name, "value": value} for name, value in SHARED_ENV]
+    policy = scaling(spec)
     container: dict[str, Any] = {
         "name": "function",
         "image": image_of(spec.name, concrete=True),
@@ -46,10 +63,12 @@ def knative_service(spec: FunctionSpec) -> dict[str, Any]:
         "env": env,
         "ports": [{"containerPort": 8080}],
         "readinessProbe": {"httpGet": {"path": "/health/readiness"}},
+        "resources": {"requests": dict(policy["requests"]), "limits": dict(policy["limits"])},
+        "securityContext": dict(SECURITY_CONTEXT),
     }
     pod: dict[str, Any] = {
-        "containerConcurrency": CONTAINER_CONCURRENCY,
-        "timeoutSeconds": spec.timeout_seconds,
+        "containerConcurrency": policy["target"],
+        "timeoutSeconds": watchdog_timeouts(spec)[0],
         "containers": [container],
     }
     secrets = secrets_of(spec)
@@ -59,17 +78,18 @@ def knative_service(spec: FunctionSpec) -> dict[str, Any]:
         container["volumeMounts"] = [{"name": "secrets", "mountPath": SECRETS_DIR, "readOnly": True}]
         pod["volumes"] = [{"name": "secrets", "projected": {"sources": [
             {"secret": {"name": s, "items": [{"key": s, "path": s}]}} for s in secrets]}}]
-    service_labels = labels(spec.group)
-    if not isinstance(spec.trigger, HttpTrigger):
-        # Only the broker's dispatchers and PingSources call it: not exposed outside the cluster.
-        service_labels["networking.knative.dev/visibility"] = "cluster-local"
+    # Never exposed by Knative itself: event and schedule functions are called by dispatchers and PingSources only,
+    # HTTP ones through the generated HTTPRoutes (host rewritten to their cluster-local name).
+    service_metadata = metadata(spec.name, spec.group)
+    service_metadata["labels"].update(CLUSTER_LOCAL)
     return {
         "apiVersion": "serving.knative.dev/v1",
         "kind": "Service",
-        "metadata": {"name": spec.name, "labels": service_labels},
+        "metadata": service_metadata,
         "spec": {"template": {
-            "metadata": {"annotations": {"autoscaling.knative.dev/min-scale": str(MIN_SCALE),
-                                         "autoscaling.knative.dev/max-scale": str(MAX_SCALE)},
+            "metadata": {"annotations": {"autoscaling.knative.dev/min-scale": str(policy["min"]),
+                                         "autoscaling.knative.dev/max-scale": str(policy["max"]),
+                                         "autoscaling.knative.dev/target": str(policy["target"])},
                          "labels": labels(spec.group)},
             "spec": pod,
         }},
@@ -88,10 +108,10 @@ def knative_triggers(spec: FunctionSpec) -> list[dict[str, Any]]:
     return [{
         "apiVersion": "eventing.knative.dev/v1",
         "kind": "Trigger",
-        "metadata": {"name": trigger_name(spec.name, event_type), "labels": labels(spec.group),
-                     "annotations": {"rabbitmq.eventing.knative.dev/parallelism": str(TRIGGER_PARALLELISM)}},
+        "metadata": metadata(trigger_name(spec.name, event_type), spec.group,
+                             annotations={"rabbitmq.eventing.knative.dev/parallelism": str(TRIGGER_PARALLELISM)}),
         "spec": {"broker": BROKER_NAME, "filter": {"attributes": {"type": event_type}},
-                 "subscriber": service_ref(spec.name), "delivery": delivery(spec.timeout_seconds)},
+                 "subscriber": service_ref(spec.name), "delivery": delivery(watchdog_timeouts(spec)[1])},
     } for event_type in event_types(spec)]
 
 
@@ -100,7 +120,7 @@ def knative_pingsource(spec: FunctionSpec) -> dict[str, Any]:
     return {
         "apiVersion": "sources.knative.dev/v1",
         "kind": "PingSource",
-        "metadata": {"name": k8s_name(spec.name, "schedule"), "labels": labels(spec.group)},
+        "metadata": metadata(k8s_name(spec.name, "schedule"), spec.group),
         "spec": {"schedule": spec.trigger.cron, "timezone": "Etc/UTC", "contentType": "application/json",
                  "data": '{"function": "%s"}' % spec.name, "sink": service_ref(spec.name)},
     }
@@ -110,14 +130,13 @@ def render_broker() -> str:
     config = {
         "apiVersion": "eventing.knative.dev/v1alpha1",
         "kind": "RabbitmqBrokerConfig",
-        "metadata": {"name": BROKER_CONFIG_NAME, "labels": labels()},
+        "metadata": metadata(BROKER_CONFIG_NAME),
         "spec": {"rabbitmqClusterReference": dict(RABBITMQ_CLUSTER), "queueType": "quorum"},
     }
     broker = {
         "apiVersion": "eventing.knative.dev/v1",
         "kind": "Broker",
-        "metadata": {"name": BROKER_NAME, "labels": labels(),
-                     "annotations": {"eventing.knative.dev/broker.class": "RabbitMQBroker"}},
+        "metadata": metadata(BROKER_NAME, annotations={"eventing.knative.dev/broker.class": "RabbitMQBroker"}),
         "spec": {"config": {"apiVersion": "eventing.knative.dev/v1alpha1", "kind": "RabbitmqBrokerConfig",
                             "name": BROKER_CONFIG_NAME},
                  "delivery": delivery()},
@@ -127,16 +146,24 @@ def render_broker() -> str:
     dead_letters = {
         "apiVersion": "serving.knative.dev/v1",
         "kind": "Service",
-        "metadata": {"name": DEAD_LETTER_SERVICE, "labels": labels()},
+        "metadata": metadata(DEAD_LETTER_SERVICE),
         "spec": {"template": {
             "metadata": {"annotations": {"autoscaling.knative.dev/min-scale": "1",
                                          "autoscaling.knative.dev/max-scale": "1"},
                          "labels": labels()},
             "spec": {"containers": [{"name": "dead-letters", "image": DEAD_LETTER_IMAGE,
-                                     "ports": [{"containerPort": 8080}]}]},
+                                     "ports": [{"containerPort": 8080}],
+                                     # a ko image: numeric non-root user of its own
+                                     "securityContext": {k: v for k, v in SECURITY_CONTEXT.items()
+                                                         if k != "runAsUser"}}]},
         }},
     }
+    dead_letters["metadata"]["labels"].update(CLUSTER_LOCAL)
     return dump([config, broker, dead_letters])
+
+
+def render_routing() -> str:
+    return dump([knative_reference_grant()])
 
 
 def render_group(group: str, specs: Sequence[FunctionSpec]) -> str:

@@ -1,14 +1,13 @@
 """The cross-checks: every inconsistency between the declarations, stack.yml, the knative/ documents, the AsyncAPI
-document and the event catalogue (used on the committed files and on the sample manifests)."""
+document and the event catalogue (used on the committed files and on the sample manifests). What each platform's
+routing, topics, timeouts, scaling and security must be is checked by manifests_platform_check."""
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from deploy import generate
-from deploy.generate import route_path
+from manifests_platform_check import platform_check
 from manifests_support import Manifests, container_of
-from runtime.config import LEASE_MARGIN_SECONDS
 from runtime.contract import EventTrigger, HttpTrigger, ScheduleTrigger
 
 
@@ -22,7 +21,7 @@ def cross_check(m: Manifests) -> list[str]:
     specs = {s.name: s for s in m.specs}
     stack_fns: dict[str, Any] = m.stack.get("functions") or {}
     services = {d["metadata"]["name"]: d for d in m.of_kind("Service")}
-    triggers, pings, routes = m.of_kind("Trigger"), m.of_kind("PingSource"), m.of_kind("HTTPRoute")
+    triggers, pings = m.of_kind("Trigger"), m.of_kind("PingSource")
     brokers = {d["metadata"]["name"]: d for d in m.of_kind("Broker")}
     configs = {d["metadata"]["name"] for d in m.of_kind("RabbitmqBrokerConfig")}
 
@@ -61,7 +60,7 @@ def cross_check(m: Manifests) -> list[str]:
             if secrets != expected:
                 problems.append(f"{name}: secrets {secrets} != {expected}")
 
-    # topics == triggers == declarations; schedules; every type in the catalogue
+    # triggers == declarations; schedules; every type in the catalogue (topics and queues: manifests_platform_check)
     for trigger in triggers:
         if _ref_name(trigger["spec"].get("subscriber")) not in specs:
             problems.append(f"Trigger {trigger['metadata']['name']} subscribes no declared function")
@@ -75,9 +74,9 @@ def cross_check(m: Manifests) -> list[str]:
             problems.append(f"{name}: two Triggers for one type")
         if isinstance(spec.trigger, EventTrigger):
             declared = sorted(set(spec.trigger.types))
-            topics = sorted(topic.split(",")) if topic else []
-            if not (topics == sorted(set(trigger_types)) == declared):
-                problems.append(f"{name}: topic {topics}, Triggers {trigger_types}, declared {declared}")
+            recorded = sorted((annotations.get("com.eventonight.events") or "").split(","))
+            if not (recorded == sorted(set(trigger_types)) == declared):
+                problems.append(f"{name}: events annotation {recorded}, Triggers {trigger_types}, declared {declared}")
         elif isinstance(spec.trigger, ScheduleTrigger):
             if topic != "cron-function" or annotations.get("schedule") != spec.trigger.cron:
                 problems.append(f"{name}: cron-connector annotations {topic!r} {annotations.get('schedule')!r}")
@@ -92,27 +91,9 @@ def cross_check(m: Manifests) -> list[str]:
         loops = sorted(set(spec.emits) & set(trigger_types))
         if loops:
             problems.append(f"{name}: triggered by types it emits {loops} (reply loop)")
-        for event_type in sorted({*trigger_types, *spec.emits, *(topic.split(",") if topic and
-                                                                  topic != "cron-function" else [])}):
+        for event_type in sorted({*trigger_types, *spec.emits}):
             if event_type not in m.catalogue:
                 problems.append(f"{name}: event type {event_type} is not in the catalogue")
-
-    # timeouts agree and stay inside the idempotency lease
-    for name, spec in sorted(specs.items()):
-        t = spec.timeout_seconds
-        env = (stack_fns.get(name) or {}).get("environment") or {}
-        seen = {"exec_timeout": env.get("exec_timeout"), "read_timeout": env.get("read_timeout"),
-                "write_timeout": env.get("write_timeout")}
-        want = {"exec_timeout": f"{t}s", "read_timeout": f"{t}s", "write_timeout": f"{t}s"}
-        if seen != want:
-            problems.append(f"{name}: of-watchdog timeouts {seen} != {want}")
-        if name in services and services[name]["spec"]["template"]["spec"].get("timeoutSeconds") != t:
-            problems.append(f"{name}: Knative timeoutSeconds != {t}")
-        for trig in triggers:
-            if _ref_name(trig["spec"].get("subscriber")) == name and trig["spec"]["delivery"].get("timeout") != f"PT{t}S":
-                problems.append(f"{name}: Trigger {trig['metadata']['name']} delivery timeout != PT{t}S")
-        if not t < t + LEASE_MARGIN_SECONDS:
-            problems.append(f"{name}: timeout {t}s is not inside the idempotency lease")
 
     # references resolve
     def must_be_service(where: str, destination: dict[str, Any] | None) -> None:
@@ -134,46 +115,6 @@ def cross_check(m: Manifests) -> list[str]:
     for ping in pings:
         must_be_service(f"PingSource {ping['metadata']['name']} sink", ping["spec"].get("sink"))
 
-    # HTTP: exactly one rule per function on its group's host; no (host, method, path) twice
-    seen_routes: dict[tuple[str, str, str], str] = {}
-    rules_of: dict[str, list[tuple[list[str], dict[str, Any]]]] = {}
-    for route in routes:
-        hosts = route["spec"]["hostnames"]
-        for rule in route["spec"]["rules"]:
-            for backend in rule["backendRefs"]:
-                if backend["name"] not in services:
-                    problems.append(f"HTTPRoute {route['metadata']['name']}: backend {backend['name']} not generated")
-                spec = specs.get(backend["name"])
-                if spec is not None and any(h.split(".")[0] != spec.group for h in hosts):
-                    problems.append(f"HTTPRoute {route['metadata']['name']}: {spec.name} on host {hosts}")
-            for match in rule["matches"]:
-                if match.get("method") == "OPTIONS":
-                    continue  # the CORS preflight rule
-                for backend in rule["backendRefs"]:
-                    rules_of.setdefault(backend["name"], []).append((hosts, match))
-                for host in hosts:
-                    key = (host, match.get("method"), match["path"]["value"])
-                    if key in seen_routes:
-                        problems.append(f"{key} routed to both {seen_routes[key]} and {rule['backendRefs']}")
-                    seen_routes[key] = str(rule["backendRefs"])
-    for name, spec in sorted(specs.items()):
-        found = rules_of.get(name, [])
-        if not isinstance(spec.trigger, HttpTrigger):
-            if found:
-                problems.append(f"{name}: routed over HTTP but not HTTP-triggered")
-            continue
-        want_host = f"{spec.group}.{generate.DOMAIN}"
-        if len(found) != 1:
-            problems.append(f"{name}: {len(found)} HTTPRoute matches, want 1")
-            continue
-        hosts, match = found[0]
-        if hosts != [want_host] or match.get("method") != spec.trigger.method \
-                or match["path"] != route_path(spec.trigger.path):
-            problems.append(f"{name}: route {hosts} {match} != {want_host} {spec.trigger.method} {spec.trigger.path}")
-        sample = re.sub(r"\{[^}]+\}", "p1x", spec.trigger.path)
-        if match["path"]["type"] == "RegularExpression" and not re.fullmatch(match["path"]["value"], sample):
-            problems.append(f"{name}: route regex {match['path']['value']} does not match {sample}")
-
     # the AsyncAPI document lists the catalogue with the declared producers and consumers
     channels = m.asyncapi.get("channels") or {}
     if sorted(channels) != sorted(m.catalogue):
@@ -183,4 +124,4 @@ def cross_check(m: Manifests) -> list[str]:
         consumers = sorted(s.name for s in m.specs if isinstance(s.trigger, EventTrigger) and event_type in s.trigger.types)
         if channel.get("x-producers") != producers or channel.get("x-consumers") != consumers:
             problems.append(f"asyncapi {event_type}: producers/consumers out of date")
-    return problems
+    return problems + platform_check(m)

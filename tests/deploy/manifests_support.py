@@ -1,5 +1,6 @@
-"""Shared by the tests/deploy modules: loading the manifests (faas-cli style substitution, every knative/ document),
-the strict schemas as validators, and a small hand-built declaration set rendered into sample manifests."""
+"""Shared by the tests/deploy modules: loading the manifests (faas-cli style substitution, every knative/ and openfaas/
+document), the project's strict schemas and the upstream CRDs as validators, and a small hand-built declaration set
+rendered into sample manifests."""
 from __future__ import annotations
 
 import glob
@@ -13,14 +14,19 @@ import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from crd_validation import crd_errors, crds
 from deploy.generate import REPO_ROOT, render
 from runtime.contract import FunctionSpec, every, function, http, on_event
 from runtime.registry import FUNCTIONS_DIR, discover
 
 ROOT = REPO_ROOT
 SCHEMAS = os.path.join(ROOT, "deploy", "schemas")
-KIND_SCHEMAS = {"Service": "service", "Broker": "broker", "RabbitmqBrokerConfig": "rabbitmqbrokerconfig",
-                "Trigger": "trigger", "PingSource": "pingsource", "HTTPRoute": "httproute"}
+# The project's strict schemas, where they say more than the upstream CRDs (names, ${} in env, the security
+# context, parallelism, no spec.filters, the broker class); every CRD kind is also checked against its upstream CRD.
+KIND_SCHEMAS = {"Service": "knative/service", "Broker": "knative/broker",
+                "RabbitmqBrokerConfig": "knative/rabbitmqbrokerconfig", "Trigger": "knative/trigger",
+                "PingSource": "knative/pingsource", "NetworkPolicy": "networkpolicy"}
+HELM_VALUES = ("openfaas/openfaas-values.yaml", "openfaas/rabbitmq-connector-values.yaml")
 
 
 # ---- loading --------------------------------------------------------------------------------------------------
@@ -56,7 +62,7 @@ def _schemas() -> tuple[dict[str, Draft202012Validator], Draft202012Validator]:
     def validator(rel: str) -> Draft202012Validator:
         return Draft202012Validator(registry.contents(base + rel), registry=registry)
 
-    kinds = {kind: validator(f"knative/{name}.schema.json") for kind, name in KIND_SCHEMAS.items()}
+    kinds = {kind: validator(f"{name}.schema.json") for kind, name in KIND_SCHEMAS.items()}
     return kinds, validator("stack.schema.json")
 
 
@@ -64,12 +70,18 @@ KNATIVE_VALIDATORS, STACK_VALIDATOR = _schemas()
 
 
 def schema_errors(doc: Any) -> list[str]:
-    """Every schema violation of one Knative document (by its kind) as readable lines."""
+    """Every violation of the project's strict schema for the document's kind, if it has one."""
     kind = doc.get("kind") if isinstance(doc, dict) else None
     if kind not in KNATIVE_VALIDATORS:
-        return [f"no schema for kind {kind!r}"]
+        return [] if (doc.get("apiVersion"), kind) in crds() else [f"no schema for kind {kind!r}"]
     return [f"{kind} {doc.get('metadata', {}).get('name')}: /{'/'.join(map(str, e.absolute_path))}: {e.message}"
             for e in KNATIVE_VALIDATORS[kind].iter_errors(doc)]
+
+
+def all_errors(doc: Any) -> list[str]:
+    """The project's schema and, for a custom resource, its upstream CRD as the API server applies it."""
+    upstream = crd_errors(doc) if (doc.get("apiVersion"), doc.get("kind")) in crds() else []
+    return schema_errors(doc) + upstream
 
 
 def stack_errors(stack: Any) -> list[str]:
@@ -83,22 +95,31 @@ class Manifests:
     stack: dict[str, Any]  # after ${VAR:-default} substitution with an empty environment
     docs: list[dict[str, Any]]  # every knative/ document
     asyncapi: dict[str, Any]
+    openfaas: list[dict[str, Any]]  # every openfaas/ object (routes, network policies, RabbitMQ topology)
+    values: dict[str, dict[str, Any]]  # the generated Helm values files, by path
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         return [d for d in self.docs if d.get("kind") == kind]
 
+    def openfaas_of_kind(self, kind: str) -> list[dict[str, Any]]:
+        return [d for d in self.openfaas if d.get("kind") == kind]
+
 
 def load(files: dict[str, str], specs: list[FunctionSpec], catalogue: dict[str, Any]) -> Manifests:
-    docs = []
+    docs, openfaas = [], []
     for path in sorted(p for p in files if p.startswith("knative/")):
         docs += [d for d in yaml.safe_load_all(files[path]) if d is not None]
+    for path in sorted(p for p in files if p.startswith("openfaas/") and p not in HELM_VALUES):
+        openfaas += [d for d in yaml.safe_load_all(files[path]) if d is not None]
     return Manifests(specs=specs, catalogue=catalogue, stack=yaml.safe_load(substitute(files["stack.yml"])),
-                     docs=docs, asyncapi=yaml.safe_load(files["events/asyncapi.yaml"]))
+                     docs=docs, asyncapi=yaml.safe_load(files["events/asyncapi.yaml"]), openfaas=openfaas,
+                     values={p: yaml.safe_load(files[p]) for p in HELM_VALUES if p in files})
 
 def repo_files() -> dict[str, str]:
     paths = ["stack.yml", "events/asyncapi.yaml"]
-    paths += sorted(os.path.relpath(p, ROOT).replace(os.sep, "/")
-                    for p in glob.glob(os.path.join(ROOT, "knative", "**", "*.y*ml"), recursive=True))
+    for folder in ("knative", "openfaas"):
+        paths += sorted(os.path.relpath(p, ROOT).replace(os.sep, "/")
+                        for p in glob.glob(os.path.join(ROOT, folder, "**", "*.y*ml"), recursive=True))
     files = {}
     for path in paths:
         with open(os.path.join(ROOT, path), encoding="utf-8") as f:

@@ -36,7 +36,8 @@ def test_sample_manifests_are_valid_and_consistent():
 @pytest.mark.parametrize("breakage, expected", [
     (lambda m: m.stack["functions"]["notifications-on-social"]["annotations"].update(topic="user.followed"),
      "notifications-on-social: topic"),
-    (lambda m: m.docs.remove(next(d for d in m.docs if d["kind"] == "Trigger")), "notifications-on-social: topic"),
+    (lambda m: m.docs.remove(next(d for d in m.docs if d["kind"] == "Trigger")),
+     "notifications-on-social: events annotation"),
     (lambda m: m.stack["functions"]["users-register"]["environment"].update(exec_timeout="60s"), "of-watchdog timeouts"),
     (lambda m: next(d for d in m.docs if d["kind"] == "Service" and d["metadata"]["name"] == "events-get-event")
      ["spec"]["template"]["spec"].update(timeoutSeconds=99), "Knative timeoutSeconds"),
@@ -76,4 +77,4 @@ def test_cross_checks_catch_two_functions_on_one_route():
     a = declare("functions.users.a.handler", function("users-a", http("POST", "/register")))
     b = declare("functions.users.b.handler", function("users-b", http("POST", "/register")))
     m = load(render([a, b], {}), [a, b], {})
-    assert any("routed to both" in p for p in cross_check(m))
+    assert any("ambiguous routes: users-a and users-b" in p for p in cross_check(m))
