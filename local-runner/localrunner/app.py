@@ -26,6 +26,7 @@ from . import idp as idp_module
 from .bus import DEFAULT_BACKOFF_MS, MemoryBus, RabbitBus
 from .gateway import create_app
 from .platforms import platform as make_platform
+from .realtime import RealtimeService
 
 log = logging.getLogger("localrunner")
 MEMORY_URL = "memory://local"
@@ -64,6 +65,7 @@ class Settings:
     stripe: bool = True  # serve the Stripe stand-in (localrunner.stripe_standin) and point ticketing at it
     stripe_port: int = 0  # 0: any free port
     extra_env: dict[str, str] = field(default_factory=dict)
+    socket_replicas: int = 0  # replicas of the Socket.IO service (realtime/), each a process behind the gateway
 
 
 class LocalPlatform:
@@ -74,6 +76,7 @@ class LocalPlatform:
         self.bus = None
         self.idp = None
         self.stripe = None  # the Stripe stand-in, when settings.stripe
+        self.realtime = None  # the Socket.IO service, when settings.socket_replicas
         self._server = None
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -101,6 +104,9 @@ class LocalPlatform:
             self.bus = MemoryBus(backoff_ms=s.backoff_ms)
             register_transport("memory", lambda url, exchange: self.bus)
         self.bus.start(consumers, self.deliver)
+        if s.socket_replicas:
+            self.realtime = RealtimeService(s.namespace, s.host, [free_port() for _ in range(s.socket_replicas)],
+                                            dict(os.environ), s.amqp_url).start()
         self._serve_gateway()
         if s.schedules:
             for spec in self.specs:
@@ -117,6 +123,8 @@ class LocalPlatform:
             self._server.should_exit = True
         for thread in self._threads:
             thread.join(timeout=5)
+        if self.realtime is not None:
+            self.realtime.stop(remove=remove)
         if self.bus is not None:
             self.bus.stop()
         if self.idp is not None:
@@ -171,7 +179,8 @@ class LocalPlatform:
     def _serve_gateway(self) -> None:
         import uvicorn
 
-        config = uvicorn.Config(create_app(self.specs, self.platform), host=self.settings.host,
+        proxy = self.realtime.proxy if self.realtime is not None else None
+        config = uvicorn.Config(create_app(self.specs, self.platform, proxy), host=self.settings.host,
                                 port=self.settings.port, log_level="warning", lifespan="on")
         self._server = uvicorn.Server(config)
         thread = threading.Thread(target=self._server.run, daemon=True, name="gateway")
