@@ -42,6 +42,8 @@ def create_app(specs: Iterable, platform, socket_proxy=None):
                 if message["type"] == "lifespan.startup":
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
+                    if socket_proxy is not None:
+                        await socket_proxy.close()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if socket_proxy is not None and socket_proxy.handles(scope):

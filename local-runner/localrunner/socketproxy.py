@@ -45,6 +45,10 @@ class SocketProxy:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=90), auto_decompress=False)
         return self._session
 
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
     async def __call__(self, scope, receive, send) -> None:
         query = scope.get("query_string", b"").decode("latin-1")
         replica, sid = self._pick(query)

@@ -136,6 +136,10 @@ class Sockets:
         auth = auth if auth is not None else ({"token": token} if token else None)
 
         async def go():
+            if headers and "Host" in headers:  # as a browser sends it on every request, not on the first only
+                import aiohttp
+
+                socket.client.eio.http = aiohttp.ClientSession(headers={"Host": headers["Host"]})
             await socket.client.connect(url, auth=auth, headers=headers or {}, transports=list(transports),
                                         wait_timeout=10)
 
