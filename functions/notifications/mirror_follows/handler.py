@@ -21,6 +21,8 @@ def main(event, ctx):
         return ACCEPTED
     if event.get_type().endswith(".deleted"):
         model.FOLLOW_MIRROR.delete(ctx, pair, sequence)
+        # An unfollow that overtook its follow leaves a tombstone: it names its pair too (user deletions find it).
+        ctx.db[model.FOLLOWS].update_one({"_id": pair}, {"$set": {"followerId": follower, "followedId": followed}})
         return ACCEPTED
     model.FOLLOW_MIRROR.copy(ctx, pair, sequence, {"followerId": follower, "followedId": followed})
     current = ctx.db[model.FOLLOWS].find_one({"_id": pair, "deleted": False, "_seq": sequence}, {"_id": 1})
