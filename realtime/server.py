@@ -18,13 +18,13 @@ from datetime import datetime, timezone
 
 import socketio
 
-from functions.notifications import presence
 from runtime.auth import bearer_token, verifier_for
 from runtime.dates import iso
 from runtime.errors import Unauthorized, Unavailable
 from runtime.store import mongo_client
 
 from .settings import Settings
+from functions.notifications import presence
 
 log = logging.getLogger("realtime")
 NO_TOKEN = "Authentication error: No token provided"

@@ -11,8 +11,8 @@ import asyncio
 import os
 import threading
 import uuid
-from datetime import datetime, timezone
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest

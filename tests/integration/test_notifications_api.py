@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from localrunner.bus import wait_until
-from notifications_support import (
+from notifications_support import (  # noqa: F401  (fixtures)
     AVATAR,
     api,
     broker,

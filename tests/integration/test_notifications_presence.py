@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from localrunner.bus import wait_until
-from notifications_support import TTL_SECONDS, api, db, people, platform, replica_url, sockets
+from notifications_support import TTL_SECONDS, api, db, people, platform, replica_url, sockets  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.usefixtures("db")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from localrunner.bus import wait_until
-from notifications_support import (
+from notifications_support import (  # noqa: F401  (fixtures)
     api,
     broker,
     db,
