@@ -49,12 +49,13 @@ def render_requirements(spec: FunctionSpec, pins: Mapping[str, list[str]]) -> st
 
 def existing_generated(root: str = REPO_ROOT) -> set[str]:
     """Files on disk this generator owns: the fixed outputs and any knative/requirements file with our header."""
-    found = {p for p in ("stack.yml", "events/asyncapi.yaml") if os.path.isfile(os.path.join(root, p))}
+    found = {p for p in ("stack.yml", "events/asyncapi.yaml", "realtime/requirements.txt")
+             if os.path.isfile(os.path.join(root, p))}
     candidates = []
-    knative = os.path.join(root, "knative")
-    if os.path.isdir(knative):
-        for dirpath, _, filenames in os.walk(knative):
-            candidates += [os.path.join(dirpath, f) for f in filenames if f.endswith((".yaml", ".yml"))]
+    for folder in ("knative", "openfaas"):  # wholly generated (openfaas/: what stack.yml cannot hold)
+        if os.path.isdir(os.path.join(root, folder)):
+            for dirpath, _, filenames in os.walk(os.path.join(root, folder)):
+                candidates += [os.path.join(dirpath, f) for f in filenames if f.endswith((".yaml", ".yml"))]
     functions = os.path.join(root, "functions")
     if os.path.isdir(functions):
         for group in os.listdir(functions):
@@ -66,8 +67,8 @@ def existing_generated(root: str = REPO_ROOT) -> set[str]:
         rel = os.path.relpath(path, root).replace(os.sep, "/")
         if not os.path.isfile(path):
             continue
-        if rel.startswith("knative/"):
-            found.add(rel)  # knative/ is wholly generated
+        if rel.startswith(("knative/", "openfaas/")):
+            found.add(rel)  # wholly generated folders
         else:
             with open(path, encoding="utf-8") as f:
                 if f.readline() == HEADER:

@@ -1,0 +1,114 @@
+"""The Socket.IO service's manifests (deploy/realtime.py): an always-on Knative Service and, for OpenFaaS (whose CE
+gateway cannot carry a websocket), a plain Deployment + Service beside stack.yml; both behind an HTTPRoute for
+``notifications.<DOMAIN>/socket.io/``; the image's pinned requirements."""
+from __future__ import annotations
+
+import os
+import re
+
+import yaml
+
+from deploy import realtime
+from deploy.choices import DOMAIN, SHARED_ENV
+from deploy.files import load_pins
+from manifests_support import ROOT, schema_errors
+from runtime.contract import HttpTrigger
+from runtime.registry import discover
+
+KNATIVE_FILE, OPENFAAS_FILE = "knative/notifications-realtime.yaml", "openfaas/notifications-realtime.yaml"
+
+
+def documents(path: str) -> list[dict]:
+    with open(os.path.join(ROOT, path), encoding="utf-8") as f:
+        return [d for d in yaml.safe_load_all(f) if d]
+
+
+def kubernetes_errors(doc: dict) -> list[str]:
+    import json
+
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
+    resources = []
+    for folder in ("knative", "kubernetes"):
+        for name in os.listdir(os.path.join(ROOT, "deploy", "schemas", folder)):
+            with open(os.path.join(ROOT, "deploy", "schemas", folder, name), encoding="utf-8") as f:
+                schema = json.load(f)
+            resources.append((schema["$id"], Resource.from_contents(schema)))
+    registry = Registry().with_resources(resources)
+    kind = {"Deployment": "kubernetes/deployment", "Service": "kubernetes/service",
+            "HTTPRoute": "knative/httproute"}[doc["kind"]]
+    validator = Draft202012Validator(registry.contents(f"https://eventonight.example/schemas/{kind}.schema.json"),
+                                     registry=registry)
+    return [f"{doc['kind']}: {e.message}" for e in validator.iter_errors(doc)]
+
+
+def test_knative_keeps_one_instance_always_and_routes_the_socketio_path():
+    service, route = documents(KNATIVE_FILE)
+    assert schema_errors(service) == [] and schema_errors(route) == []
+    annotations = service["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["autoscaling.knative.dev/min-scale"] == "1"
+    pod = service["spec"]["template"]["spec"]
+    assert pod["timeoutSeconds"] == 600  # Knative's default cap: sockets are cut then and clients reconnect
+    assert pod["containers"][0]["command"] == ["python", "-m", "realtime", "--port", "8080"]
+    assert "networking.knative.dev/visibility" not in service["metadata"]["labels"]  # public: the SPA connects
+    assert route["spec"]["hostnames"] == [f"notifications.{DOMAIN}"]
+    [rule] = route["spec"]["rules"]
+    assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": "/socket.io/"}}]  # every method
+    assert rule["backendRefs"] == [{"name": "notifications-realtime", "port": 80}]
+
+
+def test_openfaas_gets_a_plain_deployment_service_and_route_beside_the_stack():
+    deployment, service, route = documents(OPENFAAS_FILE)
+    assert [kubernetes_errors(d) for d in (deployment, service, route)] == [[], [], []]
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= \
+        deployment["spec"]["template"]["metadata"]["labels"].items()
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    assert service["spec"]["sessionAffinity"] == "ClientIP"  # long-polling sessions stay on their replica
+    assert service["spec"]["ports"][0]["targetPort"] == 8080
+    assert route == documents(KNATIVE_FILE)[1]
+    with open(os.path.join(ROOT, "stack.yml"), encoding="utf-8") as f:
+        assert "notifications-realtime" not in (yaml.safe_load(f)["functions"])
+
+
+def test_both_platforms_run_one_image_with_the_functions_settings():
+    knative = documents(KNATIVE_FILE)[0]["spec"]["template"]["spec"]["containers"][0]
+    openfaas = documents(OPENFAAS_FILE)[0]["spec"]["template"]["spec"]["containers"][0]
+    assert knative == openfaas
+    env = {e["name"]: e["value"] for e in knative["env"]}
+    assert {k: env[k] for k, _ in SHARED_ENV} == dict(SHARED_ENV)
+    assert env["SOCKETIO_CORS_ORIGINS"].split(",") == [f"https://{DOMAIN}", f"http://{DOMAIN}"]
+    assert int(env["PRESENCE_TTL_SECONDS"]) > int(env["PRESENCE_HEARTBEAT_SECONDS"])
+
+
+def test_the_socketio_path_takes_no_function_route_for_get():
+    """GET /socket.io/ must reach the service: no notifications function matches it (POST /{id} does: Gateway API
+    gives Exact and the longest PathPrefix precedence over a regex only by implementation, docs/deploy.md)."""
+    gets = [s for s in discover() if s.group == "notifications" and isinstance(s.trigger, HttpTrigger)
+            and s.trigger.method == "GET"]
+    assert gets and not any(s.trigger.pattern().match("/socket.io/") for s in gets)
+
+
+def test_the_image_pins_the_runtime_and_the_socketio_stack():
+    with open(os.path.join(ROOT, "realtime", "requirements.txt"), encoding="utf-8") as f:
+        lines = [line.strip() for line in f if line.strip() and not line.startswith("#")]
+    pins = load_pins()
+    assert lines[: len(pins["base"])] == pins["base"]
+    extra = {re.split(r"==", line)[0] for line in lines[len(pins["base"]):]}
+    assert extra == {"python-socketio", "python-engineio", "aio-pika", "uvicorn", "wsproto"}
+    assert all(line in pins["all"] for line in lines)
+
+
+def test_the_service_is_rendered_only_with_the_notifications_group():
+    from deploy.generate import render
+
+    files = render([s for s in discover() if s.group != "notifications"], {t: {} for t in _catalogue()})
+    assert not any(p.startswith("openfaas/") or p == KNATIVE_FILE for p in files)
+    assert realtime.NAME == "notifications-realtime"
+
+
+def _catalogue():
+    from events import catalogue
+
+    return catalogue()
