@@ -7,10 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from functions.notifications import fanout, model, push
 from realtime import server, settings
 from runtime import InvalidInput
 from runtime.config import Config
+
+from functions.notifications import fanout, model, push
 
 NOW = datetime.now(timezone.utc).replace(microsecond=123000)
 

@@ -8,8 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from functions.notifications import fanout, model, presence
 from runtime.config import Config
+
+from functions.notifications import fanout, model, presence
 
 NOW = datetime.now(timezone.utc)
 TTL = timedelta(seconds=15)
