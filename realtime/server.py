@@ -30,6 +30,7 @@ log = logging.getLogger("realtime")
 NO_TOKEN = "Authentication error: No token provided"
 INVALID_TOKEN = "Authentication error: Invalid token"
 UNAVAILABLE = "Authentication error: Identity provider unavailable"
+PREFETCH = 200
 
 
 def now() -> datetime:
@@ -52,6 +53,18 @@ class Manager(socketio.AsyncAioPikaManager):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.listening = asyncio.Event()
+
+    async def _channel(self, connection):
+        """python-socketio consumes with prefetch 1 (one broker round trip per push); a fan-out sends thousands,
+        so let ``PREFETCH`` be in flight (each is still acknowledged after it was emitted)."""
+        channel = await super()._channel(connection)
+        set_qos = channel.set_qos
+
+        async def more(prefetch_count: int = 0, **kwargs):
+            return await set_qos(prefetch_count=max(prefetch_count, PREFETCH), **kwargs)
+
+        channel.set_qos = more
+        return channel
 
     async def _queue(self, channel, exchange):
         queue = await super()._queue(channel, exchange)

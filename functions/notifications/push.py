@@ -34,9 +34,18 @@ def _manager(amqp_url: str, channel: str):
     if key not in _managers:
         import socketio
 
+        class Manager(socketio.KombuManager):
+            """Keeps one producer (python-socketio makes one per emit): a fan-out pushes thousands."""
+
+            _publish_one = None
+
+            def _producer_publish(self, connection):
+                if self._publish_one is None:
+                    self._publish_one = super()._producer_publish(connection)
+                return self._publish_one
+
         # The exchange is declared once here, so each push is one publish (not a declare and a publish).
-        manager = socketio.KombuManager(amqp_url, channel=channel, write_only=True,
-                                        producer_options={"auto_declare": False})
+        manager = Manager(amqp_url, channel=channel, write_only=True, producer_options={"auto_declare": False})
         manager._exchange()(manager.publisher_connection.default_channel).declare()
         _managers[key] = manager
     return _managers[key]
