@@ -105,7 +105,7 @@ class LocalPlatform:
             register_transport("memory", lambda url, exchange: self.bus)
         self.bus.start(consumers, self.deliver)
         if s.socket_replicas:
-            self.realtime = RealtimeService(s.namespace, s.host, [free_port() for _ in range(s.socket_replicas)],
+            self.realtime = RealtimeService(s.namespace, s.host, self._free_ports(s.socket_replicas),
                                             dict(os.environ), s.amqp_url).start()
         self._serve_gateway()
         if s.schedules:
@@ -163,6 +163,16 @@ class LocalPlatform:
                                     webhook_headers={"Host": "ticketing.localhost"}).start()
         return {**env, "STRIPE_API_BASE": self.stripe.url, "SECRET_STRIPE_SECRET_KEY": DEV_SECRET_KEY,
                 "SECRET_STRIPE_WEBHOOK_SECRET": DEV_WEBHOOK_SECRET}
+
+    def _free_ports(self, count: int) -> list[int]:
+        """Distinct free ports, none of them the gateway's or the IdP's (chosen but maybe not bound yet)."""
+        taken, ports = {self.settings.port, self.settings.idp_port}, []
+        while len(ports) < count:
+            port = free_port()
+            if port not in taken:
+                taken.add(port)
+                ports.append(port)
+        return ports
 
     @property
     def url(self) -> str:

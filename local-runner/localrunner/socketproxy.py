@@ -14,7 +14,7 @@ import itertools
 import json
 from urllib.parse import parse_qs
 
-HOP_BY_HOP = {"host", "connection", "upgrade", "keep-alive", "transfer-encoding", "content-length", "te",
+HOP_BY_HOP = {"host", "date", "server", "connection", "upgrade", "keep-alive", "transfer-encoding", "content-length", "te",
               "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-accept",
               "sec-websocket-protocol"}
 PATH = "/socket.io"
