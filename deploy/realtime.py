@@ -32,12 +32,13 @@ OWN_ENV = [("PRESENCE_HEARTBEAT_SECONDS", "5"), ("PRESENCE_TTL_SECONDS", "15"),
 REQUIREMENTS = ("python-socketio", "python-engineio", "aio-pika", "uvicorn", "wsproto")
 
 
-def environment() -> list[dict[str, str]]:
-    return [{"name": k, "value": v} for k, v in sorted([*SHARED_ENV, *OWN_ENV, ("PYTHONPATH", "/app")])]
+def environment(transports: str) -> list[dict[str, str]]:
+    own = [*OWN_ENV, ("PYTHONPATH", "/app"), ("SOCKETIO_TRANSPORTS", transports)]
+    return [{"name": k, "value": v} for k, v in sorted([*SHARED_ENV, *own])]
 
 
-def container() -> dict[str, Any]:
-    return {"name": "realtime", "image": IMAGE, "command": list(COMMAND), "env": environment(),
+def container(transports: str = "polling,websocket") -> dict[str, Any]:
+    return {"name": "realtime", "image": IMAGE, "command": list(COMMAND), "env": environment(transports),
             "ports": [{"containerPort": 8080}], "readinessProbe": {"httpGet": {"path": "/health"}}}
 
 
@@ -64,8 +65,9 @@ def knative_service() -> dict[str, Any]:
                                          "autoscaling.knative.dev/max-scale": str(MAX_SCALE)},
                          "labels": labels(GROUP)},
             # containerConcurrency 0: no limit (each open socket is a request in flight for the autoscaler)
+            # websocket only: without session affinity a long-polling session breaks on another replica
             "spec": {"containerConcurrency": 0, "timeoutSeconds": REQUEST_TIMEOUT_SECONDS,
-                     "containers": [container()]},
+                     "containers": [container("websocket")]},
         }},
     }
 

@@ -79,7 +79,8 @@ class Realtime:
         self.settings = settings
         manager = Manager(settings.config.amqp_url, channel=settings.channel) if settings.broadcast else None
         self.sio = socketio.AsyncServer(async_mode="asgi", client_manager=manager, cors_credentials=True,
-                                        cors_allowed_origins=list(settings.cors_origins))
+                                        cors_allowed_origins=list(settings.cors_origins),
+                                        transports=list(settings.transports))
         self.sio.on("connect", self.connect)
         self.sio.on("disconnect", self.disconnect)
         self._upkeep: asyncio.Task | None = None

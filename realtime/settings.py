@@ -6,6 +6,8 @@ the functions read: ``MONGO_URI``, ``AMQP_URL``, ``EVENT_EXCHANGE``, ``DATABASE_
   ``http://localhost:5173`` and ``http(s)://<PUBLIC_HOST>``);
 - ``REALTIME_REPLICA``: this replica's name in the shared presence (default: host name + a random suffix, so a
   restarted replica is a new one);
+- ``SOCKETIO_TRANSPORTS``: ``polling,websocket`` (default) or ``websocket`` where replicas have no session
+  affinity (Knative): a client then skips long-polling instead of failing on another replica;
 - ``PRESENCE_HEARTBEAT_SECONDS`` (5) and ``PRESENCE_TTL_SECONDS`` (3 heartbeats): how often a replica says it is
   alive and sweeps dead replicas' sockets, and how long its sockets count after its last heartbeat.
 """
@@ -34,6 +36,7 @@ class Settings:
     cors_origins: tuple[str, ...]
     heartbeat: timedelta
     ttl: timedelta
+    transports: tuple[str, ...] = ("polling", "websocket")
 
     @property
     def channel(self) -> str:
@@ -57,5 +60,8 @@ class Settings:
                         if o.strip())
         heartbeat = config.get_int("PRESENCE_HEARTBEAT_SECONDS", 5)
         replica = config.get("REALTIME_REPLICA", "") or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+        transports = tuple(t.strip() for t in config.get("SOCKETIO_TRANSPORTS", "polling,websocket").split(",")
+                           if t.strip())
         return cls(config=config, replica=replica, cors_origins=origins, heartbeat=timedelta(seconds=heartbeat),
-                   ttl=timedelta(seconds=config.get_int("PRESENCE_TTL_SECONDS", 3 * heartbeat)))
+                   ttl=timedelta(seconds=config.get_int("PRESENCE_TTL_SECONDS", 3 * heartbeat)),
+                   transports=transports)

@@ -75,8 +75,12 @@ def test_openfaas_gets_a_plain_deployment_service_and_route_beside_the_stack():
 def test_both_platforms_run_one_image_with_the_functions_settings():
     knative = documents(KNATIVE_FILE)[0]["spec"]["template"]["spec"]["containers"][0]
     openfaas = documents(OPENFAAS_FILE)[0]["spec"]["template"]["spec"]["containers"][0]
-    assert knative == openfaas
-    env = {e["name"]: e["value"] for e in knative["env"]}
+    knative_env = {e["name"]: e["value"] for e in knative["env"]}
+    openfaas_env = {e["name"]: e["value"] for e in openfaas["env"]}
+    assert knative_env.pop("SOCKETIO_TRANSPORTS") == "websocket"  # no session affinity on Knative
+    assert openfaas_env.pop("SOCKETIO_TRANSPORTS") == "polling,websocket"  # the Service has client-IP affinity
+    assert knative_env == openfaas_env and {**knative, "env": None} == {**openfaas, "env": None}
+    env = knative_env
     assert {k: env[k] for k, _ in SHARED_ENV} == dict(SHARED_ENV)
     assert env["SOCKETIO_CORS_ORIGINS"].split(",") == [f"https://{DOMAIN}", f"http://{DOMAIN}"]
     assert int(env["PRESENCE_TTL_SECONDS"]) > int(env["PRESENCE_HEARTBEAT_SECONDS"])

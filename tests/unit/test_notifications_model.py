@@ -86,6 +86,8 @@ def test_the_service_allows_the_spas_origins_with_credentials_by_default():
                                                 "PRESENCE_HEARTBEAT_SECONDS": "1", "PRESENCE_TTL_SECONDS": "4"}))
     assert own.cors_origins == ("https://a.example", "https://b.example") and own.ttl.total_seconds() == 4
     assert settings.Settings.from_config(Config({"AMQP_URL": "memory://local"})).broadcast is False
+    assert s.transports == ("polling", "websocket")
+    assert settings.Settings.from_config(Config({"SOCKETIO_TRANSPORTS": "websocket"})).transports == ("websocket",)
 
 
 @pytest.mark.parametrize("environ, auth, token", [
