@@ -15,7 +15,7 @@ from typing import Any
 from functions.notifications import model
 from functions.notifications.push import push_stored
 
-BATCH = 500
+BATCH = 500  # NOTIFICATIONS_FANOUT_BATCH overrides it (the tests' MongoDB stand-in wants shorter commands)
 
 
 def metadata(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -29,9 +29,10 @@ def followers_after(db, followed_id: str, after: str, limit: int) -> list[str]:
     return [doc["followerId"] for doc in docs]
 
 
-def fan_out(ctx, data: Mapping[str, Any], batch: int = BATCH) -> dict[str, int]:
+def fan_out(ctx, data: Mapping[str, Any], batch: int | None = None) -> dict[str, int]:
     """Notify every follower of ``data["creatorId"]`` of the event once; answers what this walk did."""
     db, event_id, creator = ctx.db, data["eventId"], data["creatorId"]
+    batch = batch or max(1, ctx.config.get_int("NOTIFICATIONS_FANOUT_BATCH", BATCH))
     cause = f"event.published/{event_id}"  # one new_event per (event, follower), whichever delivery inserts it
     progress = db[model.FANOUTS].find_one({"_id": event_id}) or {}
     if progress.get("done"):

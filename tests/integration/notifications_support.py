@@ -24,6 +24,10 @@ from localrunner.bus import wait_until
 
 FAST_BACKOFF_MS = (50, 100, 200)
 HEARTBEAT_SECONDS, TTL_SECONDS = 1, 3
+# The stand-in's inserts cost O(collection size) and it answers one command at a time: batches of 500 into a
+# collection of thousands take seconds, long enough for pymongo's monitors to give up on it and cancel what is in
+# flight. Smaller batches keep every command short; the walk is the same.
+FANOUT_BATCH = 200
 SERVER_EVENTS = ("registered", "user-online", "user-offline", "message", "like", "follow", "review", "new_event",
                  "notification")
 AVATAR = "http://media.localhost/users/default.png"
@@ -36,7 +40,8 @@ def platform(request, mongo_uri):
                         amqp_url=AMQP_URL, s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL"), port=free_port(),
                         idp_port=free_port(), backoff_ms=FAST_BACKOFF_MS, relay_seconds=0.5, socket_replicas=2,
                         extra_env={"PRESENCE_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
-                                   "PRESENCE_TTL_SECONDS": str(TTL_SECONDS)})
+                                   "PRESENCE_TTL_SECONDS": str(TTL_SECONDS),
+                                   "NOTIFICATIONS_FANOUT_BATCH": str(FANOUT_BATCH)})
     running = LocalPlatform(settings).start()
     yield running
     running.stop(remove=True)
@@ -242,6 +247,6 @@ def seed_followers(db, followed_id: str, count: int, prefix: str | None = None) 
     ids = [f"{prefix}-{i:06d}" for i in range(count)]
     docs = [{"_id": f"{f} {followed_id}", "followerId": f, "followedId": followed_id, "deleted": False, "_seq": 1}
             for f in ids]
-    for start in range(0, len(docs), 1000):
-        db["follows"].insert_many(docs[start:start + 1000])
+    for start in range(0, len(docs), FANOUT_BATCH):  # short commands (see FANOUT_BATCH)
+        db["follows"].insert_many(docs[start:start + FANOUT_BATCH])
     return ids

@@ -12,14 +12,13 @@ from runtime.config import Config
 
 from functions.notifications import fanout, model, presence
 
-NOW = datetime.now(timezone.utc)
-TTL = timedelta(seconds=15)
+TTL = timedelta(hours=1)  # long: the store's TTL monitor (real MongoDB's, the stand-in's) runs on its own clock
 
 
 # ---- insert-once ---------------------------------------------------------------------------------------------
 
 def test_store_answers_only_what_it_inserted(mongo_db):
-    docs = [model.notification("c#1", user, "like", {}, "x", NOW) for user in ("a", "b", "c")]
+    docs = [model.notification("c#1", user, "like", {}, "x", now()) for user in ("a", "b", "c")]
     assert [d["userId"] for d in model.store(mongo_db, docs[:2])] == ["a", "b"]
     assert [d["userId"] for d in model.store(mongo_db, docs)] == ["c"]
     assert model.store(mongo_db, docs) == [] and model.store(mongo_db, []) == []
@@ -51,7 +50,7 @@ def context(db, dies_at=None):
             return Notifications() if name == "notifications" else db[name]
 
     config = Config({"AMQP_URL": "memory://local"})  # no broker: pushes are counted as not sent
-    return SimpleNamespace(db=Db(), now=NOW, config=config, log=logging.getLogger("test"))
+    return SimpleNamespace(db=Db(), now=datetime.now(timezone.utc), config=config, log=logging.getLogger("test"))
 
 
 def follow(db, follower, followed, deleted=False):
@@ -93,27 +92,31 @@ def test_the_marker_never_goes_back(mongo_db):
 def replicas(mongo_db):
     presence.ensure_indexes(mongo_db)
     for name in ("r1", "r2"):
-        presence.heartbeat(mongo_db, name, NOW, TTL)
+        presence.heartbeat(mongo_db, name, now(), TTL)
     return mongo_db
 
 
+def now():
+    return datetime.now(timezone.utc)
+
+
 def test_online_at_the_first_socket_anywhere_offline_at_the_last(replicas):
-    db = replicas
-    assert presence.connect(db, "u", "s1", "r1", NOW) is True
-    assert presence.connect(db, "u", "s2", "r2", NOW) is False
-    assert presence.is_online(db, "u", NOW) and sorted(presence.sockets_of(db, "u", NOW)) == ["s1", "s2"]
-    assert presence.disconnect(db, "u", "s1", NOW) is False
-    assert presence.disconnect(db, "u", "s2", NOW) is True
-    assert presence.disconnect(db, "u", "s2", NOW) is False  # already gone: said once
-    assert not presence.is_online(db, "u", NOW) and db["presence"].count_documents({}) == 0
+    db, moment = replicas, now()
+    assert presence.connect(db, "u", "s1", "r1", moment) is True
+    assert presence.connect(db, "u", "s2", "r2", moment) is False
+    assert presence.is_online(db, "u", moment) and sorted(presence.sockets_of(db, "u", moment)) == ["s1", "s2"]
+    assert presence.disconnect(db, "u", "s1", moment) is False
+    assert presence.disconnect(db, "u", "s2", moment) is True
+    assert presence.disconnect(db, "u", "s2", moment) is False  # already gone: said once
+    assert not presence.is_online(db, "u", moment) and db["presence"].count_documents({}) == 0
 
 
 def test_a_silent_replicas_sockets_stop_counting_and_one_sweep_claims_them(replicas):
-    db = replicas
-    presence.connect(db, "alone", "a1", "r2", NOW)
-    presence.connect(db, "both", "b1", "r1", NOW)
-    presence.connect(db, "both", "b2", "r2", NOW)
-    later = NOW + TTL + timedelta(seconds=1)
+    db, moment = replicas, now()
+    presence.connect(db, "alone", "a1", "r2", moment)
+    presence.connect(db, "both", "b1", "r1", moment)
+    presence.connect(db, "both", "b2", "r2", moment)
+    later = moment + TTL + timedelta(seconds=1)
     presence.heartbeat(db, "r1", later, TTL)  # r2 stopped beating
     assert not presence.is_online(db, "alone", later) and presence.is_online(db, "both", later)
     assert presence.sweep(db, later) == ["alone"]
@@ -122,19 +125,19 @@ def test_a_silent_replicas_sockets_stop_counting_and_one_sweep_claims_them(repli
 
 
 def test_a_last_disconnect_also_drops_dead_sockets_so_no_sweep_repeats_it(replicas):
-    db = replicas
-    presence.connect(db, "u", "dead", "r2", NOW)
-    presence.connect(db, "u", "live", "r1", NOW)
-    later = NOW + TTL + timedelta(seconds=1)
+    db, moment = replicas, now()
+    presence.connect(db, "u", "dead", "r2", moment)
+    presence.connect(db, "u", "live", "r1", moment)
+    later = moment + TTL + timedelta(seconds=1)
     presence.heartbeat(db, "r1", later, TTL)
     assert presence.disconnect(db, "u", "live", later) is True
     assert presence.sweep(db, later) == []
 
 
 def test_a_first_socket_after_only_dead_ones_is_online_again(replicas):
-    db = replicas
-    presence.connect(db, "u", "dead", "r2", NOW)
-    later = NOW + TTL + timedelta(seconds=1)
+    db, moment = replicas, now()
+    presence.connect(db, "u", "dead", "r2", moment)
+    later = moment + TTL + timedelta(seconds=1)
     presence.heartbeat(db, "r1", later, TTL)
     assert presence.connect(db, "u", "new", "r1", later) is True
     assert presence.sweep(db, later) == []  # the dead one goes quietly: the user is online
