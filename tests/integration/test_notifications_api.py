@@ -162,6 +162,8 @@ def test_a_redelivered_event_stores_one_notification(platform, broker, db, peopl
     creator, liker = people(2)
     before = platform.answered("notifications-notify-like")
     event = like(broker, creator, liker)
+    assert wait_until(lambda: platform.answered("notifications-notify-like") == before + 1)
+    assert stored(db, creator) == 1
     broker.publish(event.get_type(), event.get_data(), sequence=1, event_id=event.get_id())  # the same CloudEvent
     assert wait_until(lambda: platform.answered("notifications-notify-like") == before + 2)
     assert stored(db, creator) == 1
