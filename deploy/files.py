@@ -52,7 +52,8 @@ def render_requirements(spec: FunctionSpec, pins: Mapping[str, list[str]]) -> st
 def existing_generated(root: str = REPO_ROOT) -> set[str]:
     """Files on disk this generator owns: the fixed outputs, every YAML file in the wholly generated folders
     (GENERATED_DIRS) and any requirements file with our header."""
-    found = {p for p in ("stack.yml", "events/asyncapi.yaml") if os.path.isfile(os.path.join(root, p))}
+    found = {p for p in ("stack.yml", "events/asyncapi.yaml", "realtime/requirements.txt")
+             if os.path.isfile(os.path.join(root, p))}
     candidates = []
     for folder in GENERATED_DIRS:
         for dirpath, _, filenames in os.walk(os.path.join(root, folder)):

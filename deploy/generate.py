@@ -25,6 +25,7 @@ from deploy.files import drift, load_pins, render_requirements, write
 from deploy.knative import render_broker, render_group, render_routing, trigger_name
 from deploy.openfaas import render_stack
 from deploy.openfaas_routes import render_openfaas_files
+from deploy.realtime import render_realtime
 from deploy.routes import route_path
 from runtime.contract import FunctionSpec
 
@@ -58,6 +59,8 @@ def render(specs: Sequence[FunctionSpec], catalogue: Mapping[str, Any],
         files[f"knative/{group}.yaml"] = render_group(group, [s for s in specs if s.group == group])
     for spec in specs:
         files[f"{folder_path(spec)}/requirements.txt"] = render_requirements(spec, pins)
+    if any(s.group == "notifications" for s in specs):  # the group's Socket.IO service (deploy/realtime.py)
+        files.update(render_realtime(pins))
     return dict(sorted(files.items()))
 
 

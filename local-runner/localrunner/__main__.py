@@ -20,6 +20,8 @@ def main(argv=None) -> None:
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     up.add_argument("--idp-port", type=int, default=int(os.environ.get("IDP_PORT", "8180")))
+    up.add_argument("--socket-replicas", type=int, default=int(os.environ.get("SOCKET_REPLICAS", "1")),
+                    help="replicas of the Socket.IO service behind the gateway (default 1; 0: none)")
     args = parser.parse_args(argv)
 
     logs.configure(os.environ.get("LOG_LEVEL", "INFO"))
@@ -28,7 +30,7 @@ def main(argv=None) -> None:
         parser.error("MONGO_URI is not set: use scripts/run, which starts the embedded store, or point it at MongoDB")
     settings = Settings(platform=args.platform, mongo_uri=mongo_uri, amqp_url=os.environ.get("AMQP_URL") or None,
                         s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,
-                        host=args.host, port=args.port, idp_port=args.idp_port)
+                        host=args.host, port=args.port, idp_port=args.idp_port, socket_replicas=args.socket_replicas)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     with LocalPlatform(settings) as running:
@@ -36,6 +38,9 @@ def main(argv=None) -> None:
         print(f"EvenToNight Functions: {len(running.specs)} functions, {args.platform} semantics, {bus}", flush=True)
         print(f"  gateway   http://<group>.localhost:{args.port}/ (e.g. http://users.localhost:{args.port}/health)")
         print(f"  identity  {running.idp.issuer}", flush=True)
+        if running.realtime is not None:
+            print(f"  socket.io http://notifications.localhost:{args.port}/socket.io/ "
+                  f"({len(running.realtime.replicas)} replica(s))", flush=True)
         try:
             stopped.wait()
         except KeyboardInterrupt:

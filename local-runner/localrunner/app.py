@@ -28,6 +28,7 @@ from . import idp as idp_module
 from .bus import DEFAULT_BACKOFF_MS, MemoryBus, RabbitBus
 from .gateway import create_app
 from .platforms import platform as make_platform
+from .realtime import RealtimeService
 
 log = logging.getLogger("localrunner")
 MEMORY_URL = "memory://local"
@@ -66,6 +67,7 @@ class Settings:
     stripe: bool = True  # serve the Stripe stand-in (localrunner.stripe_standin) and point ticketing at it
     stripe_port: int = 0  # 0: any free port
     extra_env: dict[str, str] = field(default_factory=dict)
+    socket_replicas: int = 0  # replicas of the Socket.IO service (realtime/), each a process behind the gateway
 
 
 class LocalPlatform:
@@ -78,6 +80,7 @@ class LocalPlatform:
         self.bus = None
         self.idp = None
         self.stripe = None  # the Stripe stand-in, when settings.stripe
+        self.realtime = None  # the Socket.IO service, when settings.socket_replicas
         self._server = None
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -106,6 +109,9 @@ class LocalPlatform:
             self.bus = MemoryBus(backoff_ms=s.backoff_ms)
             register_transport("memory", lambda url, exchange: self.bus)
         self.bus.start(consumers, self.deliver)
+        if s.socket_replicas:
+            self.realtime = RealtimeService(s.namespace, s.host, self._free_ports(s.socket_replicas),
+                                            dict(os.environ), s.amqp_url).start()
         self._serve_gateway()
         if s.schedules:
             for spec in self.specs:
@@ -122,6 +128,8 @@ class LocalPlatform:
             self._server.should_exit = True
         for thread in self._threads:
             thread.join(timeout=5)
+        if self.realtime is not None:
+            self.realtime.stop(remove=remove)
         if self.bus is not None:
             self.bus.stop()
         if self.idp is not None:
@@ -161,6 +169,16 @@ class LocalPlatform:
         return {**env, "STRIPE_API_BASE": self.stripe.url, "SECRET_STRIPE_SECRET_KEY": DEV_SECRET_KEY,
                 "SECRET_STRIPE_WEBHOOK_SECRET": DEV_WEBHOOK_SECRET}
 
+    def _free_ports(self, count: int) -> list[int]:
+        """Distinct free ports, none of them the gateway's or the IdP's (chosen but maybe not bound yet)."""
+        taken, ports = {self.settings.port, self.settings.idp_port}, []
+        while len(ports) < count:
+            port = free_port()
+            if port not in taken:
+                taken.add(port)
+                ports.append(port)
+        return ports
+
     @property
     def url(self) -> str:
         return f"http://{self.settings.host}:{self.settings.port}"
@@ -181,7 +199,8 @@ class LocalPlatform:
     def _serve_gateway(self) -> None:
         import uvicorn
 
-        config = uvicorn.Config(create_app(self.specs, self.platform), host=self.settings.host,
+        proxy = self.realtime.proxy if self.realtime is not None else None
+        config = uvicorn.Config(create_app(self.specs, self.platform, proxy), host=self.settings.host,
                                 port=self.settings.port, log_level="warning", lifespan="on")
         self._server = uvicorn.Server(config)
         thread = threading.Thread(target=self._server.run, daemon=True, name="gateway")

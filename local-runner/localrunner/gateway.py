@@ -30,8 +30,9 @@ class Routes:
                 return spec
         return None
 
-def create_app(specs: Iterable, platform):
-    """A plain ASGI app (served by uvicorn): the gateway in front of every HTTP function."""
+def create_app(specs: Iterable, platform, socket_proxy=None):
+    """A plain ASGI app (served by uvicorn): the gateway in front of every HTTP function, and in front of the
+    Socket.IO service's replicas when ``socket_proxy`` is given (``localrunner.socketproxy``)."""
     routes = Routes(specs)
 
     async def app(scope, receive, send):
@@ -41,8 +42,16 @@ def create_app(specs: Iterable, platform):
                 if message["type"] == "lifespan.startup":
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
+                    if socket_proxy is not None:
+                        await socket_proxy.close()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
+        if socket_proxy is not None and socket_proxy.handles(scope):
+            await socket_proxy(scope, receive, send)
+            return
+        if scope["type"] == "websocket":  # no function speaks websocket
+            await send({"type": "websocket.close", "code": 1008})
+            return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         host = headers.get("host", "").split(":")[0]
         group = host.split(".")[0]

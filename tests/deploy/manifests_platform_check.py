@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from deploy import choices
+from deploy import choices, realtime
 from deploy.common import kind_of, queue_of
 from deploy.routes import ambiguities, knative_host, path_matches
 from manifests_support import Manifests, container_of
@@ -51,9 +51,11 @@ def routing(m: Manifests) -> list[str]:
     local = choices.KNATIVE_LOCAL_GATEWAY
     want_cors = dict(choices.CORS_HEADERS)
     problems += [f"ambiguous routes: {a}" for a in ambiguities(m.specs)]
-    knative = _rules(m.of_kind("HTTPRoute"))
+    # the Socket.IO service's route goes to that service, not a function (tests/deploy/test_realtime.py)
+    function_routes = [r for r in m.of_kind("HTTPRoute") if r["metadata"]["name"] != realtime.NAME]
+    knative = _rules(function_routes)
     public = [(r, x) for r, x in _rules(m.openfaas_of_kind("HTTPRoute")) if r["spec"]["parentRefs"][0]["name"] ==
-              choices.GATEWAY["name"]]
+              choices.GATEWAY["name"] and r["metadata"]["name"] != realtime.NAME]
     router = [(r, x) for r, x in _rules(m.openfaas_of_kind("HTTPRoute")) if r["spec"]["parentRefs"][0] ==
               choices.OPENFAAS_ROUTER]
     knative_seen: dict[str, list] = {}

@@ -23,9 +23,14 @@ ROOT = REPO_ROOT
 SCHEMAS = os.path.join(ROOT, "deploy", "schemas")
 # The project's strict schemas, where they say more than the upstream CRDs (names, ${} in env, the security
 # context, parallelism, no spec.filters, the broker class); every CRD kind is also checked against its upstream CRD.
-KIND_SCHEMAS = {"Service": "knative/service", "Broker": "knative/broker",
-                "RabbitmqBrokerConfig": "knative/rabbitmqbrokerconfig", "Trigger": "knative/trigger",
-                "PingSource": "knative/pingsource", "NetworkPolicy": "networkpolicy"}
+KIND_SCHEMAS = {("serving.knative.dev/v1", "Service"): "knative/service",
+                ("eventing.knative.dev/v1", "Broker"): "knative/broker",
+                ("eventing.knative.dev/v1alpha1", "RabbitmqBrokerConfig"): "knative/rabbitmqbrokerconfig",
+                ("eventing.knative.dev/v1", "Trigger"): "knative/trigger",
+                ("sources.knative.dev/v1", "PingSource"): "knative/pingsource",
+                ("networking.k8s.io/v1", "NetworkPolicy"): "networkpolicy",
+                # core kinds (the Socket.IO service's, deploy/realtime.py): no CRD, so only the project's schema
+                ("apps/v1", "Deployment"): "kubernetes/deployment", ("v1", "Service"): "kubernetes/service"}
 HELM_VALUES = ("openfaas/openfaas-values.yaml", "openfaas/rabbitmq-connector-values.yaml")
 
 
@@ -49,7 +54,7 @@ def substitute(text: str, environ: dict[str, str] | None = None) -> str:
 
 
 def _schemas() -> tuple[dict[str, Draft202012Validator], Draft202012Validator]:
-    """One validator per Knative kind, and one for stack.yml; the schemas refer to each other by $id."""
+    """One validator per (apiVersion, kind), and one for stack.yml; the schemas refer to each other by $id."""
     resources = []
     for path in glob.glob(os.path.join(SCHEMAS, "**", "*.schema.json"), recursive=True):
         with open(path, encoding="utf-8") as f:
@@ -66,16 +71,16 @@ def _schemas() -> tuple[dict[str, Draft202012Validator], Draft202012Validator]:
     return kinds, validator("stack.schema.json")
 
 
-KNATIVE_VALIDATORS, STACK_VALIDATOR = _schemas()
+KIND_VALIDATORS, STACK_VALIDATOR = _schemas()
 
 
 def schema_errors(doc: Any) -> list[str]:
     """Every violation of the project's strict schema for the document's kind, if it has one."""
-    kind = doc.get("kind") if isinstance(doc, dict) else None
-    if kind not in KNATIVE_VALIDATORS:
-        return [] if (doc.get("apiVersion"), kind) in crds() else [f"no schema for kind {kind!r}"]
-    return [f"{kind} {doc.get('metadata', {}).get('name')}: /{'/'.join(map(str, e.absolute_path))}: {e.message}"
-            for e in KNATIVE_VALIDATORS[kind].iter_errors(doc)]
+    key = (doc.get("apiVersion"), doc.get("kind")) if isinstance(doc, dict) else (None, None)
+    if key not in KIND_VALIDATORS:
+        return [] if key in crds() else [f"no schema for kind {key[1]!r} ({key[0]})"]
+    return [f"{key[1]} {doc.get('metadata', {}).get('name')}: /{'/'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in KIND_VALIDATORS[key].iter_errors(doc)]
 
 
 def all_errors(doc: Any) -> list[str]:

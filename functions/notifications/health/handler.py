@@ -1,0 +1,5 @@
+"""GET notifications.<HOST>/health: liveness of the group's HTTP surface."""
+from runtime import entry_points, function, health, http
+
+main = function("notifications-health", http("GET", "/health"))(health)
+handle, new = entry_points(main)
