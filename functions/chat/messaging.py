@@ -64,9 +64,6 @@ def claim(ctx, outgoing: Outgoing) -> dict[str, Any]:
     sender = ctx.principal.user_id
     created = ctx.now.replace(microsecond=ctx.now.microsecond // 1000 * 1000)  # as stored, so replies agree
     for _ in range(MAX_CLAIMS):
-        found = messages.find_one({"_id": message_id})
-        if found is not None:
-            return found
         last = messages.find_one({"conversationId": outgoing.conversation_id, "senderId": sender}, {"ordinal": 1},
                                  sort=[("ordinal", -1)])
         doc = {"_id": message_id, "conversationId": outgoing.conversation_id, "senderId": sender,
@@ -75,8 +72,10 @@ def claim(ctx, outgoing: Outgoing) -> dict[str, Any]:
         try:
             messages.insert_one(doc)
             return doc
-        except DuplicateKeyError:  # the sender's concurrent send took that ordinal: take the next one
-            continue
+        except DuplicateKeyError:  # this send's earlier attempt made it, or a concurrent send took the ordinal
+            found = messages.find_one({"_id": message_id})
+            if found is not None:
+                return found
     raise Conflict("Too many messages are being sent at once; retry shortly.", code="busy", retry_after_seconds=1)
 
 
