@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -40,18 +40,16 @@ def chat_db(group_db):
 
 @pytest.fixture
 def someone(platform, broker, chat_db):
-    """``someone("organization", name=...)``: a Person with a minted token, known to the chat mirror (``mirror=
-    False``: unknown to it, as when the mirror lags)."""
+    """``someone("organization", name=...)``: a Person with a minted token whose ``user.created`` the chat mirror
+    has applied."""
 
-    def make(role="member", *, name=None, mirror=True):
+    def make(role="member", *, name=None):
         user_id = str(uuid.uuid4())
-        name = name or f"{role}-{user_id[:6]}"
-        token = platform.idp.mint({"user_id": user_id, "preferred_username": name,
-                                   "realm_access": {"roles": [role]}})
-        if mirror:
-            broker.publish("user.created", user_data(user_id, name, role), sequence=1)
-            assert wait_until(lambda: chat_db["users"].find_one({"_id": user_id, "_seq": 1}), timeout=10)
-        return Person(user_id, token, name, role)
+        person = Person(user_id, "", name or f"{role}-{user_id[:6]}", role)
+        broker.publish("user.created", user_data(user_id, person.name, role), sequence=1)
+        assert wait_until(lambda: mirrored(chat_db, user_id, 1), timeout=10)
+        claims = {"user_id": user_id, "preferred_username": person.name, "realm_access": {"roles": [role]}}
+        return replace(person, token=platform.idp.mint(claims))
 
     return make
 

@@ -1,5 +1,6 @@
 """Search: the caller's matching conversations first, then people of the opposite role to start one with
 (``id: null``), paged as one list; names matched as text, never as a pattern."""
+import json
 import uuid
 
 import pytest
@@ -99,6 +100,19 @@ def test_deleted_users_are_neither_suggested_nor_matched(api, someone, broker, c
     assert wait_until(lambda: chat_db["users"].find_one({"_id": gone.id, "deleted": True}))
 
     assert search(api, member, name=f"gone {tag}").json()["items"] == []
+
+
+def test_a_gateway_sending_search_to_the_conversation_route_still_gets_search(platform, someone, tag):
+    member = someone("member", name=f"Ash {tag}")
+    org = someone("organization", name=f"Hall {tag}")
+    headers = {"host": "chat.localhost", "authorization": f"Bearer {member.token}"}
+
+    status, _, body = platform.platform.call_http(platform.spec("chat-get-conversation"), "GET",
+                                                  f"/users/{member.id}/conversations/search", f"name={tag}", headers,
+                                                  b"")
+
+    assert status == 200
+    assert [(i["id"], i["organization"]["id"]) for i in json.loads(body)["items"]] == [(None, org.id)]
 
 
 def test_search_is_owner_only_and_strict(api, someone):
