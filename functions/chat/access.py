@@ -16,6 +16,7 @@ from runtime import Forbidden, InvalidInput, NotFound, query_int
 
 from . import model
 
+DEFAULT_LIMIT = 20  # conversations and search; messages: reading.DEFAULT_LIMIT
 MAX_LIMIT = 100
 MAX_OFFSET = 10_000
 

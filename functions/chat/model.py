@@ -64,10 +64,10 @@ class NoBody(Strict):
     """PATCH .../read: the SPA sends ``{}``; any field is unknown."""
 
 
-def safe_id(user_id: str, what: str = "userId") -> str:
-    """User ids become field names (``sent.<id>``): no dots, no leading ``$``, bounded."""
+def safe_id(user_id: str) -> str:
+    """The caller's id becomes a field name (``sent.<id>``): no dots, no leading ``$``, bounded."""
     if not user_id or len(user_id) > MAX_ID or "." in user_id or user_id.startswith("$"):
-        raise InvalidInput(f"{what} is not a valid user id.", details=[{"field": what, "message": "not a user id"}])
+        raise InvalidInput("userId is not a valid user id.", details=[{"field": "userId", "message": "not a user id"}])
     return user_id
 
 

@@ -18,7 +18,6 @@ from runtime import Response
 
 from . import access, directory, model
 
-DEFAULT_LIMIT = 20
 OPPOSITE = {model.MEMBER: model.ORGANIZATION, model.ORGANIZATION: model.MEMBER}
 
 
@@ -41,7 +40,7 @@ def split_window(conversations: int, offset: int, limit: int) -> tuple[slice, in
 
 
 def search(ctx, me: str) -> Response:
-    query = access.read_query(ctx, default_limit=DEFAULT_LIMIT,
+    query = access.read_query(ctx, default_limit=access.DEFAULT_LIMIT,
                               text=(("name", model.MAX_NAME_QUERY), ("recipientId", model.MAX_ID)))
     name, id_prefix = query.values.get("name"), query.values.get("recipientId")
     conversations = list(ctx.db[model.CONVERSATIONS].find({"participants": me}, model.CONVERSATION_FIELDS)

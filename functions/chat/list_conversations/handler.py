@@ -4,14 +4,12 @@ from runtime import Response, entry_points, function, http
 
 from functions.chat import access, directory, model
 
-DEFAULT_LIMIT = 20
-
 
 @function("chat-list-conversations", http("GET", "/users/{userId}/conversations"), auth="required",
           indexes=model.INDEXES)
 def main(event, ctx):
     me = access.caller(ctx)
-    query = access.read_query(ctx, default_limit=DEFAULT_LIMIT)
+    query = access.read_query(ctx, default_limit=access.DEFAULT_LIMIT)
     conversations = ctx.db[model.CONVERSATIONS]
     mine = {"participants": me}
     docs = list(conversations.find(mine, model.CONVERSATION_FIELDS).sort([("updatedAt", -1), ("_id", -1)])
