@@ -256,13 +256,63 @@ def test_the_pair_lookup_finds_the_conversation_either_way_round(api, someone):
     assert (stranger_call.status_code, none_yet.status_code) == (403, 404)
 
 
-def test_every_read_needs_a_token(api, someone):
+ROUTES = [  # every chat route: (method, path with {me}, {other}, {conversation}, body)
+    ("POST", "/users/{me}/conversations", {"recipientId": "{other}", "content": "hi"}),
+    ("GET", "/users/{me}/conversations", None),
+    ("GET", "/users/{me}/conversations/search", None),
+    ("GET", "/users/{me}/conversations/{conversation}", None),
+    ("GET", "/users/{me}/unread/count", None),
+    ("POST", "/users/{me}/conversations/{conversation}/messages", {"content": "hi"}),
+    ("GET", "/users/{me}/conversations/{conversation}/messages", None),
+    ("PATCH", "/users/{me}/conversations/{conversation}/read", {}),
+    ("GET", "/conversations/{other}/{me}", None),
+    ("GET", "/conversations/{other}/{me}/messages", None),
+]
+
+
+def fill(template, **ids):
+    return {k: v.format(**ids) for k, v in template.items()} if isinstance(template, dict) else template.format(**ids)
+
+
+@pytest.mark.parametrize("method, path, body", ROUTES)
+def test_every_route_needs_a_token_and_is_owner_only(api, someone, chat_db, method, path, body):
+    member, org, stranger = someone("member"), someone("organization"), someone("organization")
+    conversation_id = started(api, member, org)["conversationId"]
+    ids = {"me": member.id, "other": org.id, "conversation": conversation_id}
+    before = chat_db["messages"].count_documents({"conversationId": conversation_id})
+
+    anonymous = api.call(method, "chat", fill(path, **ids), json=fill(body, **ids) if body is not None else None)
+    foreign = api.call(method, "chat", fill(path, **ids), token=stranger.token,
+                       json=fill(body, **ids) if body is not None else None)
+
+    assert anonymous.status_code == 401 and anonymous.json()["error"] == "unauthorized"
+    assert foreign.status_code == 403 and foreign.json()["error"] == "forbidden"
+    assert chat_db["messages"].count_documents({"conversationId": conversation_id}) == before
+    assert unread(api, org) == 1  # a stranger's read cleared nothing
+
+
+@pytest.mark.parametrize("method, path, body", ROUTES)
+def test_every_route_refuses_unknown_query_parameters(api, someone, method, path, body):
+    member, org = someone("member"), someone("organization")
+    conversation_id = started(api, member, org)["conversationId"]
+    ids = {"me": member.id, "other": org.id, "conversation": conversation_id}
+
+    response = api.call(method, "chat", fill(path, **ids), token=member.token, params={"userId": member.id},
+                        json=fill(body, **ids) if body is not None else None)
+
+    assert response.status_code == 400 and response.json()["details"] == [
+        {"field": "userId", "message": "unknown query parameter"}]
+
+
+@pytest.mark.parametrize("path", ["/users/{me}/conversations", "/users/{me}/conversations/search"])
+def test_list_paging_is_checked(api, someone, path):
     member = someone("member")
-    for path in (f"/users/{member.id}/conversations", f"/users/{member.id}/unread/count",
-                 f"/users/{member.id}/conversations/search", f"/users/{member.id}/conversations/conv_x",
-                 f"/users/{member.id}/conversations/conv_x/messages", f"/conversations/{member.id}/x",
-                 f"/conversations/{member.id}/x/messages"):
-        assert api.call("GET", "chat", path).status_code == 401, path
+
+    response = api.call("GET", "chat", path.format(me=member.id), token=member.token,
+                        params={"limit": "0", "offset": "x"})
+
+    assert response.status_code == 400
+    assert sorted(d["field"] for d in response.json()["details"]) == ["limit", "offset"]
 
 
 def test_health(api):

@@ -9,6 +9,7 @@ from chat_support import (
     mirrored,
     send,
     someone,  # noqa: F401
+    start,
     started,
     user_data,
 )
@@ -62,6 +63,7 @@ def test_a_deleted_user_shows_as_unknown_and_can_no_longer_send(api, someone, br
     assert messages(api, org, conversation_id).json()["items"][0]["sender"]["name"] == "Unknown User"
     refused = send(api, member, conversation_id, "still here?")
     assert refused.status_code == 403 and refused.json()["error"] == "forbidden"
+    assert start(api, member, someone("organization").id).status_code == 403
     assert send(api, org, conversation_id, "Are you still there?").status_code == 201  # the history stays
     tombstone = chat_db["users"].find_one({"_id": member.id})
     assert tombstone["deleted"] is True and "name" not in tombstone and "avatar" not in tombstone
