@@ -57,15 +57,47 @@ def _single_trailing_param(path: str) -> bool:
         _PARAM.search(s) for s in segments[:-1])
 
 
-def route_path(path: str) -> dict[str, str]:
+def _escape(text: str) -> str:
+    return _REGEX_SPECIAL.sub(r"\\\1", text)
+
+
+def _class_escape(char: str) -> str:
+    return "\\" + char if char in "\\]^-[" else char
+
+
+def _segment_except(words: set[str]) -> str:
+    """RE2 for one segment (``[^/]+``) that is none of ``words`` (RE2 has no lookahead): walking the words' trie,
+    a segment either stops at a node that ends no word, leaves the trie by a character no word has there, or
+    follows a word's next character."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}  # the end of a word
+
+    def alternatives(node: dict, root: bool) -> str:
+        chars = sorted(c for c in node if c)
+        options = [] if root or "" in node else [""]
+        options.append("[^/" + "".join(_class_escape(c) for c in chars) + "][^/]*")
+        options += [_escape(c) + alternatives(node[c], False) for c in chars]
+        return "(?:" + "|".join(options) + ")"
+
+    return alternatives(trie, True)
+
+
+def route_path(path: str, excluded: dict[int, set[str]] | None = None) -> dict[str, str]:
     """The template as one match on its own: ``Exact`` without parameters, else an anchored RE2 expression in which
-    ``{x}`` is one segment (``[^/]+``), ``{x:path}`` one or more (``.+``), with an optional trailing slash."""
+    ``{x}`` is one segment (``[^/]+``, or none of ``excluded[i]`` for the i-th segment), ``{x:path}`` one or more
+    (``.+``), with an optional trailing slash."""
     if not _PARAM.search(path):
         return {"type": "Exact", "value": path}
     value = ""
-    for segment in _segments(path):
+    for index, segment in enumerate(_segments(path)):
         if segment.endswith(":path}") and _PARAM.fullmatch(segment):
             value += "/.+"
+        elif _PARAM.fullmatch(segment) and (excluded or {}).get(index):
+            value += "/" + _segment_except(excluded[index])
         elif _PARAM.fullmatch(segment):
             value += "/[^/]+"
         else:
@@ -92,14 +124,40 @@ def _could_start_with(path: str, prefix: str) -> bool:
     return True
 
 
-def _overlap(a: list[str | None], b: list[str | None]) -> bool:
+def _segments_overlap(a: str | None, b: str | None) -> bool:
+    return a is None or b is None or a == b
+
+
+def _overlap(a: list[str | None], b: list[str | None], a_excludes: dict[int, set[str]] | None = None,
+             b_excludes: dict[int, set[str]] | None = None, index: int = 0) -> bool:
+    """Can one request match both shapes (``x_excludes[i]``: literals the i-th segment's parameter does not take)?"""
     if not a or not b:
         return not a and not b
     if a[0] == "**" or b[0] == "**":
         return True
-    if a[0] is not None and b[0] is not None and a[0] != b[0]:
+    if not _segments_overlap(a[0], b[0]) or (a[0] is None and b[0] in (a_excludes or {}).get(index, ())) or (
+            b[0] is None and a[0] in (b_excludes or {}).get(index, ())):
         return False
-    return _overlap(a[1:], b[1:])
+    return _overlap(a[1:], b[1:], a_excludes, b_excludes, index + 1)
+
+
+def _exclusions(bucket: Sequence[FunctionSpec]) -> dict[str, dict[int, set[str]]]:
+    """For templates of one (group, method): ``{name: {i: literals}}`` where another template has a literal at
+    segment i, the template a parameter and all their other segments can agree. Excluding the literal makes the two
+    disjoint, so no request depends on how an implementation orders regular expressions
+    (``/users/{u}/conversations/{id}`` against ``/users/{u}/conversations/search``)."""
+    out: dict[str, dict[int, set[str]]] = {}
+    for spec in bucket:
+        shape = _shape(spec.trigger.path)
+        for other in bucket:
+            theirs = _shape(other.trigger.path)
+            if other is spec or len(theirs) != len(shape) or "**" in shape or "**" in theirs:
+                continue
+            for index, (mine, literal) in enumerate(zip(shape, theirs)):
+                if mine is None and literal is not None and all(
+                        _segments_overlap(x, y) for j, (x, y) in enumerate(zip(shape, theirs)) if j != index):
+                    out.setdefault(spec.name, {}).setdefault(index, set()).add(literal)
+    return out
 
 
 def _http(specs: Sequence[FunctionSpec]) -> list[FunctionSpec]:
@@ -128,11 +186,12 @@ def path_matches(specs: Sequence[FunctionSpec]) -> dict[str, dict[str, str]]:
                         for other in templated):
                     del prefixes[spec.name]
                     changed = True
+        excluded = _exclusions(bucket)
         for spec in bucket:
             if spec.name in prefixes:
                 out[spec.name] = {"type": "PathPrefix", "value": prefixes[spec.name]}
             else:
-                out[spec.name] = route_path(spec.trigger.path)
+                out[spec.name] = route_path(spec.trigger.path, excluded.get(spec.name))
     return out
 
 
@@ -147,10 +206,13 @@ def ambiguities(specs: Sequence[FunctionSpec]) -> list[str]:
             if a.group != b.group or a.trigger.method != b.trigger.method:
                 continue
             ma, mb = matches[a.name], matches[b.name]
+            excluded = _exclusions([a, b]) if "RegularExpression" in (ma["type"], mb["type"]) else {}
             if ma == mb:
                 problems.append(f"{a.name} and {b.name}: both {ma}")
-            elif "RegularExpression" in (ma["type"], mb["type"]) and _overlap(_shape(a.trigger.path),
-                                                                             _shape(b.trigger.path)):
+            elif "RegularExpression" in (ma["type"], mb["type"]) and _overlap(
+                    _shape(a.trigger.path), _shape(b.trigger.path),
+                    excluded.get(a.name) if ma["type"] == "RegularExpression" else None,
+                    excluded.get(b.name) if mb["type"] == "RegularExpression" else None):
                 problems.append(f"{a.name} ({a.trigger.path}) and {b.name} ({b.trigger.path}) overlap and one is a "
                                 "regular expression, whose precedence is implementation-specific")
             elif "RegularExpression" in (ma["type"], mb["type"]):

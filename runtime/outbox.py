@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,9 +43,11 @@ def entry_to_event(entry: dict[str, Any], keys: KeyRing):
 
 
 def publish_document(collection, doc_id: Any, publisher, keys: KeyRing, log=None, *,
-                     queued_before: datetime | None = None) -> int:
+                     queued_before: datetime | None = None, only: Collection[str] | None = None) -> int:
     """Publish one document's pending entries in order, stopping at the first failure or at the first entry
-    queued after ``queued_before`` (so the order is kept); returns how many were confirmed."""
+    queued after ``queued_before`` (so the order is kept); returns how many were confirmed. A commit passes its own
+    entries' ids as ``only``: on a busy document every commit would otherwise publish its neighbours' entries too,
+    putting each event on the wire as many times as commits raced."""
     doc = collection.find_one({"_id": doc_id, PENDING: True}, {OUTBOX: 1})
     if not doc or not doc.get(OUTBOX):
         return 0
@@ -53,6 +56,8 @@ def publish_document(collection, doc_id: Any, publisher, keys: KeyRing, log=None
         for entry in doc[OUTBOX]:
             if queued_before is not None and aware(entry.get("queued_at") or entry["time"]) > queued_before:
                 break
+            if only is not None and entry["id"] not in only:
+                continue
             publisher.publish(to_amqp(entry_to_event(entry, keys)))
             sent.append(entry["id"])
     except Unavailable as exc:

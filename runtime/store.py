@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,14 +107,15 @@ class GroupStore:
             if prior is None:
                 return None
             first = next(r for r in prior[RECEIPTS] if r["key"] == ctx.key)
-            self.publish_pending(collection, prior["_id"], ctx.log)  # finish what a crashed attempt left
+            # finish what a crashed attempt left (a re-run emits the same ids)
+            self.publish_pending(collection, prior["_id"], ctx.log, only=[e["id"] for e in entries])
             return Response.from_record(first["reply"])
         if entries:
             if doc_id is None:
                 found = coll.find_one({f"{RECEIPTS}.key": ctx.key}, {"_id": 1})
                 doc_id = found["_id"] if found else None
             if doc_id is not None:
-                self.publish_pending(collection, doc_id, ctx.log)
+                self.publish_pending(collection, doc_id, ctx.log, only=[e["id"] for e in entries])
         return reply
 
     def _outbox_entry(self, ctx, index: int, emit: Emit, queued_at) -> dict[str, Any]:
@@ -134,11 +135,12 @@ class GroupStore:
             entry["extensions"] = emit.extensions
         return entry
 
-    def publish_pending(self, collection: str, doc_id: Any, log=None) -> int:
-        """Publish the document's outbox entries in order; returns how many were confirmed."""
+    def publish_pending(self, collection: str, doc_id: Any, log=None, only: Collection[str] | None = None) -> int:
+        """Publish the document's outbox entries (those in ``only``, if given) in order; returns how many were
+        confirmed."""
         if self.publisher is None:
             return 0
-        return publish_document(self.db[collection], doc_id, self.publisher, self.keys(), log)
+        return publish_document(self.db[collection], doc_id, self.publisher, self.keys(), log, only=only)
 
     @staticmethod
     def prior_reply(doc: Mapping[str, Any] | None, key: str) -> Response | None:

@@ -124,10 +124,23 @@ def test_ambiguous_routes_are_reported():
     assert any("media-b" in p and "media-c" in p for p in ambiguities([a, b, c]))
     health = declare("functions.media.h.handler", function("media-h", http("GET", "/health")))
     regex = declare("functions.media.r.handler", function("media-r", http("GET", "/{id}/y")))
-    # /{id}/y lies under /{id}'s prefix, so /{id} must be a regular expression, which overlaps /health's Exact
-    # with no defined precedence: reported, for the function's author to resolve
-    assert any("media-a" in p and "media-h" in p for p in ambiguities([health, regex, a]))
+    # /{id}/y lies under /{id}'s prefix, so /{id} must be a regular expression; it would overlap /health's Exact
+    # with no defined precedence, so it excludes "health"
+    assert ambiguities([health, regex, a]) == []
+    assert re.search(path_matches([health, regex, a])["media-a"]["value"], "/health") is None
     assert ambiguities([health, a]) == []  # /{id} alone is a PathPrefix below /health's Exact
+
+
+@pytest.mark.parametrize("served, literal", [("/users/u1/conversations/c1", "/users/u1/conversations/search")])
+def test_a_parameter_excludes_the_literal_another_route_of_its_method_has_there(served, literal):
+    get = declare("functions.chat.g.handler", function("chat-g", http("GET", "/users/{u}/conversations/{c}")))
+    search = declare("functions.chat.s.handler", function("chat-s", http("GET", "/users/{u}/conversations/search")))
+    matches = path_matches([get, search])
+    assert ambiguities([get, search]) == []
+    for sample, by_get in ((served, True), (served + "/", True), (literal, False), (literal + "/", False),
+                           ("/users/u1/conversations/searchx", True), ("/users/u1/conversations/sear", True)):
+        assert bool(re.search(matches["chat-g"]["value"], sample)) is by_get, sample
+        assert bool(re.search(matches["chat-s"]["value"], sample)) is (sample.rstrip("/") == literal), sample
 
 
 def test_many_http_functions_split_into_routes_of_sixteen_rules():

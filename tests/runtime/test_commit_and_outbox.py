@@ -95,6 +95,24 @@ def test_a_broker_outage_leaves_the_rest_of_the_outbox_in_order_for_the_relay(mo
     assert mongo_db["things"].find_one({"_id": "a"})["_outbox_pending"] is False
 
 
+def test_a_commit_publishes_its_own_entries_and_leaves_another_commits_to_it(mongo_db, mongo_uri):
+    """A busy document: a commit whose entries are still pending (its committer is between its write and its
+    publish) must not be published by the next commit too, or the event reaches the wire twice."""
+    in_flight = GroupStore(mongo_uri, mongo_db.name, None)  # committed, not yet published
+    ctx_for(in_flight, "k1").commit("things", {"_id": "a"}, {"$inc": {"n": 1}}, upsert=True, reply=Response(200),
+                                    emit=[Emit("event.deleted", {"eventId": "e1"})])
+    [theirs] = mongo_db["things"].find_one({"_id": "a"})["_outbox"]
+
+    ctx_for(store := GroupStore(mongo_uri, mongo_db.name, Recorder(), lambda: KEYS), "k2").commit(
+        "things", {"_id": "a"}, {"$inc": {"n": 1}}, reply=Response(200), emit=[Emit("event.completed", {"eventId": "e1"})])
+
+    assert [m.routing_key for m in store.publisher.sent] == ["event.completed"]
+    doc = mongo_db["things"].find_one({"_id": "a"})
+    assert [e["id"] for e in doc["_outbox"]] == [theirs["id"]] and doc["_outbox_pending"] is True
+    relay = Recorder()  # the committer died: the relay publishes what it left
+    assert sweep(mongo_db, relay, KEYS) == 1 and relay.sent[0].message_id == theirs["id"]
+
+
 def test_republishing_after_a_crash_keeps_the_event_id(mongo_db, mongo_uri):
     store = GroupStore(mongo_uri, mongo_db.name, None)  # no publisher: as if the process died after the commit
     ctx_for(store, "k").commit("things", {"_id": "a"}, {"$set": {"x": 1}}, upsert=True, reply=Response(200),
