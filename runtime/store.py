@@ -34,14 +34,22 @@ _clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
 
 
+# Defaults for what MONGO_URI does not set itself: a store that stops answering (paused, partitioned) fails the call
+# with a 503 well inside a function's 10 s timeout, instead of holding it until the platform kills it.
+CLIENT_DEFAULTS = {"serverSelectionTimeoutMS": 3000, "connectTimeoutMS": 3000, "socketTimeoutMS": 8000}
+
+
 def mongo_client(uri: str):
-    """One pooled, tz-aware client per URI and process (functions are warm-started; pools are reused)."""
+    """One pooled, tz-aware client per URI and process (functions are warm-started; pools are reused). Timeouts
+    given in the URI (``?socketTimeoutMS=...``) win over CLIENT_DEFAULTS."""
     with _clients_lock:
         if uri not in _clients:
             from pymongo import MongoClient
+            from pymongo.uri_parser import parse_uri
 
-            _clients[uri] = MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=3000,
-                                        connectTimeoutMS=3000, appname="eventonight-functions")
+            given = {k.lower() for k in parse_uri(uri, validate=False)["options"]}
+            defaults = {k: v for k, v in CLIENT_DEFAULTS.items() if k.lower() not in given}
+            _clients[uri] = MongoClient(uri, tz_aware=True, appname="eventonight-functions", **defaults)
         return _clients[uri]
 
 

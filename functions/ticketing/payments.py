@@ -11,8 +11,9 @@ from typing import Any
 
 from runtime import Unavailable
 
-DEFAULT_TIMEOUT_SECONDS = (3.0, 6.0)  # connect, read: well inside the functions' 10-20 s timeouts
-_clients: dict[tuple[str, str, int], Any] = {}
+CONNECT_TIMEOUT_SECONDS = 3.0
+DEFAULT_READ_TIMEOUT_SECONDS = 6  # well inside the functions' 10-20 s timeouts (STRIPE_READ_TIMEOUT_SECONDS)
+_clients: dict[tuple[str, str, int, int], Any] = {}
 _lock = threading.Lock()
 
 
@@ -27,19 +28,20 @@ class SessionMissing(Exception):
 
 
 def client(config):
-    """One pooled ``StripeClient`` per (key, base, retries) and process."""
+    """One pooled ``StripeClient`` per (key, base, retries, read timeout) and process."""
     import stripe
 
     key = config.secret("stripe-secret-key").reveal()
     base = config.get("STRIPE_API_BASE", "")
     retries = config.get_int("STRIPE_MAX_NETWORK_RETRIES", 2)
+    read_timeout = config.get_int("STRIPE_READ_TIMEOUT_SECONDS", DEFAULT_READ_TIMEOUT_SECONDS)
     with _lock:
-        if (key, base, retries) not in _clients:
+        if (key, base, retries, read_timeout) not in _clients:
             kwargs: dict[str, Any] = {"base_addresses": {"api": base}} if base else {}
-            _clients[(key, base, retries)] = stripe.StripeClient(
-                key, max_network_retries=retries, http_client=stripe.RequestsClient(timeout=DEFAULT_TIMEOUT_SECONDS),
-                **kwargs)
-        return _clients[(key, base, retries)]
+            timeout = (CONNECT_TIMEOUT_SECONDS, float(read_timeout))
+            _clients[(key, base, retries, read_timeout)] = stripe.StripeClient(
+                key, max_network_retries=retries, http_client=stripe.RequestsClient(timeout=timeout), **kwargs)
+        return _clients[(key, base, retries, read_timeout)]
 
 
 def create_session(config, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]:

@@ -22,15 +22,37 @@ def main(argv=None) -> None:
     up.add_argument("--idp-port", type=int, default=int(os.environ.get("IDP_PORT", "8180")))
     up.add_argument("--socket-replicas", type=int, default=int(os.environ.get("SOCKET_REPLICAS", "1")),
                     help="replicas of the Socket.IO service behind the gateway (default 1; 0: none)")
+    up.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "0")),
+                    help="competing worker processes serving the functions (default 0: in the gateway's process; "
+                         "needs AMQP_URL)")
+    up.add_argument("--worker-groups", default=os.environ.get("WORKER_GROUPS", ""),
+                    help="comma-separated groups the workers serve (default: all); the others stay in-process")
+    worker = sub.add_parser("worker", help="one worker process (started by `up --workers N`, not by hand)")
+    worker.add_argument("--platform", choices=("knative", "openfaas"), required=True)
+    worker.add_argument("--namespace", required=True)
+    worker.add_argument("--host", default="127.0.0.1")
+    worker.add_argument("--port", type=int, required=True)
+    worker.add_argument("--backoff-ms", required=True, help="the retry steps, e.g. 1000,2000,4000")
+    worker.add_argument("--groups", default="")
     args = parser.parse_args(argv)
 
     logs.configure(os.environ.get("LOG_LEVEL", "INFO"))
+    if args.command == "worker":
+        from .workers import serve_worker
+
+        serve_worker(platform_name=args.platform, namespace=args.namespace, host=args.host, port=args.port,
+                     amqp_url=os.environ["AMQP_URL"], backoff_ms=tuple(int(x) for x in args.backoff_ms.split(",")),
+                     groups=tuple(g for g in args.groups.split(",") if g))
+        return
     mongo_uri = os.environ.get("MONGO_URI")
     if not mongo_uri:
         parser.error("MONGO_URI is not set: use scripts/run, which starts the embedded store, or point it at MongoDB")
     settings = Settings(platform=args.platform, mongo_uri=mongo_uri, amqp_url=os.environ.get("AMQP_URL") or None,
                         s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,
-                        host=args.host, port=args.port, idp_port=args.idp_port, socket_replicas=args.socket_replicas)
+                        host=args.host, port=args.port, idp_port=args.idp_port, socket_replicas=args.socket_replicas,
+                        workers=args.workers, worker_groups=tuple(g for g in args.worker_groups.split(",") if g))
+    if settings.workers and not settings.amqp_url:
+        parser.error("--workers needs RabbitMQ: set AMQP_URL (the in-memory bus lives in one process)")
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     with LocalPlatform(settings) as running:
@@ -38,6 +60,9 @@ def main(argv=None) -> None:
         print(f"EvenToNight Functions: {len(running.specs)} functions, {args.platform} semantics, {bus}", flush=True)
         print(f"  gateway   http://<group>.localhost:{args.port}/ (e.g. http://users.localhost:{args.port}/health)")
         print(f"  identity  {running.idp.issuer}", flush=True)
+        if running.pool is not None:
+            served = ", ".join(settings.worker_groups) or "every group"
+            print(f"  workers   {len(running.pool.workers)} processes competing for {served}", flush=True)
         if running.realtime is not None:
             print(f"  socket.io http://notifications.localhost:{args.port}/socket.io/ "
                   f"({len(running.realtime.replicas)} replica(s))", flush=True)

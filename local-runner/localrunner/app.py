@@ -29,6 +29,7 @@ from .bus import DEFAULT_BACKOFF_MS, MemoryBus, RabbitBus
 from .gateway import create_app
 from .platforms import platform as make_platform
 from .realtime import RealtimeService
+from .workers import Split, WorkerPool
 
 log = logging.getLogger("localrunner")
 MEMORY_URL = "memory://local"
@@ -68,6 +69,8 @@ class Settings:
     stripe_port: int = 0  # 0: any free port
     extra_env: dict[str, str] = field(default_factory=dict)
     socket_replicas: int = 0  # replicas of the Socket.IO service (realtime/), each a process behind the gateway
+    workers: int = 0  # 0: functions run in the gateway's process; N: N competing worker processes (needs RabbitMQ)
+    worker_groups: tuple[str, ...] = ()  # the groups the workers serve (empty: all); the rest stay in-process
 
 
 class LocalPlatform:
@@ -81,6 +84,7 @@ class LocalPlatform:
         self.idp = None
         self.stripe = None  # the Stripe stand-in, when settings.stripe
         self.realtime = None  # the Socket.IO service, when settings.socket_replicas
+        self.pool = None  # the worker processes, when settings.workers (localrunner.workers)
         self._server = None
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -106,8 +110,14 @@ class LocalPlatform:
         if s.amqp_url:
             self.bus = RabbitBus(s.amqp_url, s.namespace, backoff_ms=s.backoff_ms)
         else:
+            if s.workers:
+                raise ValueError("workers compete for RabbitMQ queues: set AMQP_URL (the in-memory bus is one process)")
             self.bus = MemoryBus(backoff_ms=s.backoff_ms)
             register_transport("memory", lambda url, exchange: self.bus)
+        if s.workers:
+            self.bus.declare_all(consumers)  # before any worker consumes or any function publishes
+            self.pool = WorkerPool(s, self._free_ports(s.workers), dict(os.environ)).start()
+            consumers = [spec for spec in consumers if not self.pool.workers[0].serves(spec.group)]
         self.bus.start(consumers, self.deliver)
         if s.socket_replicas:
             self.realtime = RealtimeService(s.namespace, s.host, self._free_ports(s.socket_replicas),
@@ -128,6 +138,8 @@ class LocalPlatform:
             self._server.should_exit = True
         for thread in self._threads:
             thread.join(timeout=5)
+        if self.pool is not None:
+            self.pool.stop()
         if self.realtime is not None:
             self.realtime.stop(remove=remove)
         if self.bus is not None:
@@ -200,7 +212,8 @@ class LocalPlatform:
         import uvicorn
 
         proxy = self.realtime.proxy if self.realtime is not None else None
-        config = uvicorn.Config(create_app(self.specs, self.platform, proxy), host=self.settings.host,
+        functions = Split(self.pool, self.platform) if self.pool is not None else self.platform
+        config = uvicorn.Config(create_app(self.specs, functions, proxy), host=self.settings.host,
                                 port=self.settings.port, log_level="warning", lifespan="on")
         self._server = uvicorn.Server(config)
         thread = threading.Thread(target=self._server.run, daemon=True, name="gateway")
@@ -233,7 +246,8 @@ class LocalPlatform:
         """How many broker deliveries ``function`` has answered so far (any status): what an operator's metrics
         show, and how a test knows that every copy of a duplicated event has landed."""
         with self._lock:
-            return self._answered[function]
+            here = self._answered[function]
+        return here + (self.pool.answered(function) if self.pool is not None else 0)
 
     def spec(self, name: str):
         return next(s for s in self.specs if s.name == name)
@@ -242,6 +256,8 @@ class LocalPlatform:
         """One schedule tick, as a PingSource (knative) or the cron-connector (openfaas) sends it."""
         if isinstance(spec, str):
             spec = self.spec(spec)
+        if self.pool is not None and self.pool.workers[0].serves(spec.group):
+            return self.pool.tick(spec, when)
         event = envelope.new_event("dev.knative.sources.ping", f"/apis/v1/namespaces/eventonight/pingsources/"
                                    f"{spec.name}", None, time=when)
         return self.platform.tick(spec, event)

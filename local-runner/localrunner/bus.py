@@ -177,6 +177,43 @@ class RabbitBus:
         finally:
             connection.close()
 
+    def depth(self, queue_name: str) -> int:
+        """How many messages wait in ``queue_name`` (ready, not being handled)."""
+        connection = self._connect()
+        try:
+            return connection.channel().queue_declare(queue_name, passive=True).method.message_count
+        finally:
+            connection.close()
+
+    def replay_dead_letters(self, spec, limit: int | None = None) -> list[str]:
+        """Move ``spec``'s dead letters back to its queue with their retry count reset, each confirmed on the queue
+        before its dead-letter copy is acked (a replay that dies midway leaves a copy in one place or both, never
+        none; the function's ledger drops a copy it already handled). Returns the replayed message ids."""
+        import pika
+
+        name = self.queue_name(spec)
+        connection = self._connect()
+        replayed: list[str] = []
+        try:
+            channel = connection.channel()
+            channel.confirm_delivery()
+            while limit is None or len(replayed) < limit:
+                method, properties, body = channel.basic_get(f"{name}.dlq", auto_ack=False)
+                if method is None:
+                    break
+                headers = {k: v for k, v in (properties.headers or {}).items()
+                           if k not in ("x-retries", "x-last-status", "ce-knativeerrordest", "ce-knativeerrorcode")}
+                if "x-original-routing-key" not in headers and headers.get("x-death"):  # the delivery limit's
+                    headers["x-original-routing-key"] = headers["x-death"][0]["routing-keys"][0]
+                channel.basic_publish("", name, body, pika.BasicProperties(
+                    content_type=properties.content_type, message_id=properties.message_id, headers=headers,
+                    delivery_mode=2))
+                channel.basic_ack(method.delivery_tag)
+                replayed.append(properties.message_id or "")
+        finally:
+            connection.close()
+        return replayed
+
     def dead_letters(self, spec) -> list[AmqpMessage]:
         """Drain and return the DLQ (for tests and the operator's inspection)."""
         connection = self._connect()

@@ -44,6 +44,8 @@ def create_app(specs: Iterable, platform, socket_proxy=None):
                 elif message["type"] == "lifespan.shutdown":
                     if socket_proxy is not None:
                         await socket_proxy.close()
+                    if hasattr(platform, "close"):  # the worker pool's client
+                        await platform.close()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if socket_proxy is not None and socket_proxy.handles(scope):

@@ -22,10 +22,13 @@ FAST_BACKOFF_MS = (50, 100, 200)
 @pytest.fixture(scope="module", params=["knative", "openfaas"])
 def platform(request, mongo_uri):
     """The whole platform for this module (each function behind that platform's entry point); a module may set
-    ``PLATFORM_ENV = {...}``: settings its functions get, as an operator would configure them."""
+    ``PLATFORM_ENV = {...}``: settings its functions get, as an operator would configure them, and
+    ``PLATFORM_WORKERS = N``: N competing worker processes instead of the test's own process (except in the
+    clock-ahead pass, which moves only this process's clock)."""
+    workers = 0 if request.config.getoption("--clock-ahead-days") else getattr(request.module, "PLATFORM_WORKERS", 0)
     settings = Settings(platform=request.param, namespace=f"t{uuid.uuid4().hex[:12]}", mongo_uri=mongo_uri,
                         amqp_url=AMQP_URL, s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL"), port=free_port(),
-                        idp_port=free_port(), backoff_ms=FAST_BACKOFF_MS, relay_seconds=0.5,
+                        idp_port=free_port(), backoff_ms=FAST_BACKOFF_MS, relay_seconds=0.5, workers=workers,
                         extra_env=dict(getattr(request.module, "PLATFORM_ENV", {})))
     running = LocalPlatform(settings).start()
     yield running

@@ -52,8 +52,8 @@ class Broker:
     """Publishes CloudEvents on the platform's exchange as other groups' producers would: signed with the
     platform's key (``keys=None`` publishes unsigned events, as a forger would)."""
 
-    def __init__(self, exchange, keys=None):
-        self.publisher = Publisher(AMQP_URL, exchange)
+    def __init__(self, exchange, keys=None, amqp_url=AMQP_URL):
+        self.publisher = Publisher(amqp_url, exchange)
         self.keys = keys
 
     def publish(self, event_type, data, *, sequence=None, event_id=None, time=None, source=None):

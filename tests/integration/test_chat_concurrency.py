@@ -16,6 +16,8 @@ from chat_support import (
     start,
 )
 
+PLATFORM_WORKERS = 3  # competing replicas, as the platforms scale out (localrunner.workers)
+
 PER_SENDER = 200
 THREADS_PER_SENDER = 2  # a sender's own sends race for ordinals too
 REPLAY_EVERY = 10  # every tenth send is sent a second time with its key

@@ -28,6 +28,7 @@ from localrunner.bus import wait_until
 from moments import FUTURE
 
 pytestmark = pytest.mark.clock  # popularity is weighted by when likes happen
+PLATFORM_WORKERS = 3  # competing replicas, as the platforms scale out (localrunner.workers)
 
 
 def live(idb, collection, **match):

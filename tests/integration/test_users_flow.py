@@ -4,6 +4,8 @@ import uuid
 
 from localrunner.bus import wait_until
 
+PLATFORM_WORKERS = 3  # competing replicas, as the platforms scale out (localrunner.workers)
+
 PASSWORD = "passw0rd!"
 
 

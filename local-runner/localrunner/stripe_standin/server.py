@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -34,6 +35,7 @@ class StripeStandIn(Api):
         self.deliveries: list[dict[str, Any]] = []  # every webhook attempt: event id, type, attempt, status
         self.requests: list[tuple[str, str]] = []  # (method, path) of every API call
         self.fail_creates: int | bool = 0  # a number of session creations to fail with 500, or True for all
+        self.api_delay_seconds = 0.0  # answer every API call (not the hosted page) this late: a slow or hung Stripe
         self._idempotency: dict[str, tuple[str, int, dict[str, Any]]] = {}
         self._lock = threading.RLock()
         self._queue: list[tuple[float, str, int]] = []  # (due, event id, attempt)
@@ -55,6 +57,8 @@ class StripeStandIn(Api):
             def _serve(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if standin.api_delay_seconds and self.path.startswith("/v1/"):
+                    time.sleep(standin.api_delay_seconds)
                 status, headers, payload = standin.handle(self.command, self.path, dict(self.headers.items()), body)
                 self.send_response(status)
                 for k, v in headers.items():
