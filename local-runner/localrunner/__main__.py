@@ -31,17 +31,19 @@ def main(argv=None) -> None:
     worker.add_argument("--platform", choices=("knative", "openfaas"), required=True)
     worker.add_argument("--namespace", required=True)
     worker.add_argument("--host", default="127.0.0.1")
-    worker.add_argument("--port", type=int, required=True)
+    worker.add_argument("--port-file", required=True, help="where to write the port it listens on")
     worker.add_argument("--backoff-ms", required=True, help="the retry steps, e.g. 1000,2000,4000")
     worker.add_argument("--groups", default="")
+    worker.add_argument("--consumers", type=int, default=1, help="consumer threads per event function")
     args = parser.parse_args(argv)
 
     logs.configure(os.environ.get("LOG_LEVEL", "INFO"))
     if args.command == "worker":
         from .workers import serve_worker
 
-        serve_worker(platform_name=args.platform, namespace=args.namespace, host=args.host, port=args.port,
+        serve_worker(platform_name=args.platform, namespace=args.namespace, host=args.host, port_file=args.port_file,
                      amqp_url=os.environ["AMQP_URL"], backoff_ms=tuple(int(x) for x in args.backoff_ms.split(",")),
+                     consumers=args.consumers,
                      groups=tuple(g for g in args.groups.split(",") if g))
         return
     mongo_uri = os.environ.get("MONGO_URI")

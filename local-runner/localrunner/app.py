@@ -116,7 +116,7 @@ class LocalPlatform:
             register_transport("memory", lambda url, exchange: self.bus)
         if s.workers:
             self.bus.declare_all(consumers)  # before any worker consumes or any function publishes
-            self.pool = WorkerPool(s, self._free_ports(s.workers), dict(os.environ)).start()
+            self.pool = WorkerPool(s, dict(os.environ)).start()
             consumers = [spec for spec in consumers if not self.pool.workers[0].serves(spec.group)]
         self.bus.start(consumers, self.deliver)
         if s.socket_replicas:

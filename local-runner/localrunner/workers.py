@@ -15,9 +15,11 @@ import itertools
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -29,6 +31,8 @@ import httpx
 from runtime import envelope
 from runtime.contract import EventTrigger
 from runtime.registry import REPO_ROOT
+
+from .bus import PARALLELISM, RabbitBus
 
 log = logging.getLogger("localrunner.workers")
 FUNCTION_HEADER = "x-localrunner-function"  # which function a forwarded request is for
@@ -94,16 +98,18 @@ def worker_app(specs, platform, answered: Counter, lock: threading.Lock, ready: 
     return app
 
 
-def serve_worker(*, platform_name: str, namespace: str, host: str, port: int, amqp_url: str,
-                 backoff_ms: tuple[int, ...], groups: tuple[str, ...] = ()) -> None:
+def serve_worker(*, platform_name: str, namespace: str, host: str, port_file: str, amqp_url: str,
+                 backoff_ms: tuple[int, ...], consumers: int, groups: tuple[str, ...] = ()) -> None:
     """One worker process, until SIGTERM: consumers first (they declare nothing new: the gateway's process did),
-    then the HTTP side; ready once both run."""
+    then the HTTP side on a port the kernel picks (written to ``port_file``: a port chosen by the parent could be
+    taken meanwhile); ready once both run."""
+    import socket
+
     import uvicorn
 
     from runtime.process import reset_default_runtime
     from runtime.registry import discover
 
-    from .bus import RabbitBus
     from .platforms import platform as make_platform
 
     reset_default_runtime()
@@ -118,14 +124,19 @@ def serve_worker(*, platform_name: str, namespace: str, host: str, port: int, am
             answered[spec.name] += 1
         return status
 
-    bus = RabbitBus(amqp_url, namespace, backoff_ms=backoff_ms)
-    server = uvicorn.Server(uvicorn.Config(worker_app(specs, platform, answered, lock, ready), host=host, port=port,
-                                           log_level="warning", lifespan="on"))
+    bus = RabbitBus(amqp_url, namespace, backoff_ms=backoff_ms, parallelism=consumers)
+    listener = socket.socket()
+    listener.bind((host, 0))
+    server = uvicorn.Server(uvicorn.Config(worker_app(specs, platform, answered, lock, ready), log_level="warning",
+                                           lifespan="on"))
     signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
     bus.start([s for s in specs if isinstance(s.trigger, EventTrigger)], deliver)
     threading.Thread(target=lambda: _set_when_started(server, ready), daemon=True).start()
+    with open(port_file + ".tmp", "w", encoding="utf-8") as f:
+        f.write(str(listener.getsockname()[1]))
+    os.replace(port_file + ".tmp", port_file)
     try:
-        server.run()
+        server.run(sockets=[listener])
     finally:
         bus.stop()
 
@@ -139,16 +150,28 @@ def _set_when_started(server, ready: threading.Event) -> None:
 class Worker:
     """One worker process seen from the gateway's process: started, restarted after it dies, killed on demand."""
 
-    def __init__(self, name: str, host: str, port: int, command: list[str], env: dict[str, str],
+    def __init__(self, name: str, host: str, port_file: str, command: list[str], env: dict[str, str],
                  groups: tuple[str, ...]):
-        self.name, self.url, self.groups = name, f"http://{host}:{port}", groups
-        self._command, self._env = command, env
+        self.name, self.host, self.groups = name, host, groups
+        self._command, self._env, self._port_file = command, env, port_file
+        self._url: str | None = None
         self.process: subprocess.Popen | None = None
         self.restarts = 0
 
     def start(self) -> Worker:
+        self._url = None
+        if os.path.exists(self._port_file):
+            os.remove(self._port_file)
         self.process = subprocess.Popen(self._command, cwd=REPO_ROOT, env=self._env, stdin=subprocess.DEVNULL)
         return self
+
+    @property
+    def url(self) -> str:
+        """Where this incarnation listens (``""`` until it has said so)."""
+        if self._url is None and os.path.exists(self._port_file):
+            with open(self._port_file, encoding="utf-8") as f:
+                self._url = f"http://{self.host}:{f.read().strip()}"
+        return self._url or ""
 
     def wait_ready(self, timeout: float = READY_SECONDS) -> None:
         deadline = time.monotonic() + timeout
@@ -156,7 +179,7 @@ class Worker:
             if self.process.poll() is not None:
                 raise RuntimeError(f"worker {self.name} exited with {self.process.returncode}")
             try:
-                if httpx.get(f"{self.url}{CONTROL}/ready", timeout=1).status_code == 200:
+                if self.url and httpx.get(f"{self.url}{CONTROL}/ready", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -189,20 +212,26 @@ class WorkerPool:
     """The gateway's side: ``call_http_async`` forwards to a worker, ``tick`` sends a schedule's tick to one,
     ``answered`` sums what every worker (alive or gone) has answered; a supervisor restarts dead workers."""
 
-    def __init__(self, settings, ports: list[int], env: dict[str, str]):
+    def __init__(self, settings, env: dict[str, str]):
         s = settings
         env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, (REPO_ROOT, os.path.join(REPO_ROOT, "local-runner"),
                                                                   env.get("PYTHONPATH"))))}
         groups = tuple(s.worker_groups)
+        # A function's deliveries in flight stay at the Trigger's parallelism whatever the replica count (Knative's
+        # dispatcher and the connector deliver up to that many at once to the Service, not to each pod); it also
+        # keeps the broker's connection count flat as workers are added.
+        consumers = -(-PARALLELISM // s.workers)
+        self._dir = tempfile.mkdtemp(prefix=f"localrunner-{s.namespace}-")
         self.workers = []
-        for index, port in enumerate(ports):
+        for index in range(s.workers):
+            name = f"{s.namespace}-w{index + 1}"
+            port_file = os.path.join(self._dir, f"{name}.port")
             command = [sys.executable, "-m", "localrunner", "worker", "--platform", s.platform,
-                       "--namespace", s.namespace, "--host", s.host, "--port", str(port),
-                       "--backoff-ms", ",".join(map(str, s.backoff_ms))]
+                       "--namespace", s.namespace, "--host", s.host, "--port-file", port_file,
+                       "--backoff-ms", ",".join(map(str, s.backoff_ms)), "--consumers", str(consumers)]
             if groups:
                 command += ["--groups", ",".join(groups)]
-            self.workers.append(Worker(f"{s.namespace}-w{index + 1}", s.host, port, command,
-                                       {**env, "AMQP_URL": s.amqp_url}, groups))
+            self.workers.append(Worker(name, s.host, port_file, command, {**env, "AMQP_URL": s.amqp_url}, groups))
         self._turn = itertools.count()
         self._stop = threading.Event()
         self._gone: Counter[str] = Counter()  # what workers answered before they died (last seen)
@@ -211,18 +240,25 @@ class WorkerPool:
         self._client = None
 
     def start(self) -> WorkerPool:
-        for worker in self.workers:
-            worker.start()
-        for worker in self.workers:
-            worker.wait_ready()
+        try:
+            for worker in self.workers:
+                worker.start()
+            for worker in self.workers:
+                worker.wait_ready()
+        except BaseException:
+            for worker in self.workers:
+                worker.stop()
+            raise
         self._supervisor.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        self._supervisor.join(timeout=5)
+        if self._supervisor.is_alive():
+            self._supervisor.join(timeout=5)
         for worker in self.workers:
             worker.stop()
+        shutil.rmtree(self._dir, ignore_errors=True)
 
     def _supervise(self) -> None:
         while not self._stop.wait(RESTART_DELAY_SECONDS):
@@ -238,7 +274,7 @@ class WorkerPool:
         serving = [w for w in self.workers if w.serves(group)]
         start = next(self._turn)
         ordered = [serving[(start + i) % len(serving)] for i in range(len(serving))]
-        return [w for w in ordered if w.alive] or ordered
+        return [w for w in ordered if w.alive and w.url] or ordered
 
     async def call_http_async(self, spec, method, path, query_string, headers, body):
         """To the next live worker; a worker that refuses the connection (dead, restarting) passes the request
@@ -251,6 +287,8 @@ class WorkerPool:
         forwarded.update({"Host": headers.get("host", ""), FUNCTION_HEADER: spec.name})
         target = path + (f"?{query_string}" if query_string else "")
         for worker in self._pick(spec.group):
+            if not worker.url:
+                continue  # starting again: it has not said where it listens yet
             try:
                 async with self._client.request(method, worker.url + target, headers=forwarded, data=body,
                                                 allow_redirects=False) as answer:
@@ -271,6 +309,8 @@ class WorkerPool:
     def tick(self, spec, when=None):
         query = {"when": when.isoformat()} if when is not None else None
         for worker in self._pick(spec.group):
+            if not worker.url:
+                continue
             try:
                 reply = httpx.post(f"{worker.url}{CONTROL}/tick/{spec.name}", params=query, timeout=120)
                 return reply.status_code, dict(reply.headers), reply.content

@@ -131,6 +131,8 @@ class PrivateStore:
         os.kill(self.process.pid, signal.SIGCONT)
 
     def stop(self) -> None:
+        if self.process is None:
+            return
         self.resume()
         self.process.terminate()
         try:

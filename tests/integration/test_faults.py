@@ -43,17 +43,21 @@ def rig():
         if os.environ.get("CI"):
             pytest.fail("CI runs the fault suite: rabbitmq-server is missing")
         pytest.skip("needs rabbitmq-server to run a broker of its own")
-    broker, store = PrivateBroker().start(), PrivateStore().start()
-    settings = Settings(platform="knative", namespace=f"f{uuid.uuid4().hex[:12]}", mongo_uri=store.uri,
-                        amqp_url=broker.url, s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL"), port=free_port(),
-                        idp_port=free_port(), backoff_ms=(100, 300), relay_seconds=0.5, tick_seconds=2.0, workers=3,
-                        extra_env={"NOTIFICATIONS_FANOUT_BATCH": "50", "STRIPE_MAX_NETWORK_RETRIES": "0",
-                                   "STRIPE_READ_TIMEOUT_SECONDS": "1", "CHECKOUT_SESSION_GRACE_SECONDS": "0"})
-    platform = LocalPlatform(settings).start()
+    broker, store, platform = PrivateBroker(), PrivateStore(), None
     try:
-        yield Rig(platform, broker, store)
-    finally:
-        platform.stop(remove=True)
+        broker.start()
+        store.start()
+        settings = Settings(platform="knative", namespace=f"f{uuid.uuid4().hex[:12]}", mongo_uri=store.uri,
+                            amqp_url=broker.url, s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL"), port=free_port(),
+                            idp_port=free_port(), backoff_ms=(100, 300), relay_seconds=0.5, tick_seconds=2.0,
+                            workers=3, extra_env={"NOTIFICATIONS_FANOUT_BATCH": "50", "STRIPE_MAX_NETWORK_RETRIES": "0",
+                                                  "STRIPE_READ_TIMEOUT_SECONDS": "1",
+                                                  "CHECKOUT_SESSION_GRACE_SECONDS": "0"})
+        platform = LocalPlatform(settings)
+        yield Rig(platform.start(), broker, store)
+    finally:  # whatever failed to start: a broker node left running would outlive the run
+        if platform is not None:
+            platform.stop(remove=True)
         store.stop()
         broker.stop()
 
