@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from deploy.choices import HEADER, REPO_ROOT
 from runtime.contract import FunctionSpec
 
-GENERATED_DIRS = ("knative", "openfaas")
+GENERATED_DIRS = ("knative", "openfaas", "openapi")
 
 
 def load_pins(pyproject: str = os.path.join(REPO_ROOT, "pyproject.toml")) -> dict[str, list[str]]:

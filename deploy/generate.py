@@ -1,14 +1,15 @@
 """Render the deployment manifests from the functions' own declarations (design §9).
 
-    python -m deploy.generate            write stack.yml, knative/*.yaml, openfaas/*.yaml, events/asyncapi.yaml and
-                                         every functions/<group>/<folder>/requirements.txt (removing stale ones)
+    python -m deploy.generate            write stack.yml, knative/*.yaml, openfaas/*.yaml, events/asyncapi.yaml,
+                                         openapi/<group>.yaml and every functions/<group>/<folder>/requirements.txt
+                                         (removing stale ones)
     python -m deploy.generate --check    exit 1 listing every generated file that differs, is missing or is extra
 
 ``render(specs, catalogue)`` is pure and deterministic: the same declarations give byte-identical files. This is
 the entry point; the work is split by role: deploy.choices (every choice of this generator, as named constants;
 docs/deploy.md explains them), deploy.openfaas (stack.yml), deploy.openfaas_routes (openfaas/: routes, network
 policies, RabbitMQ topology, Helm values), deploy.knative (services, triggers, pingsources, broker),
-deploy.routes (HTTPRoute matches, Knative's routes), deploy.asyncapi, deploy.files (requirements pins, drift, writing).
+deploy.routes (HTTPRoute matches, Knative's routes), deploy.asyncapi, deploy.openapi, deploy.files (requirements pins, drift, writing).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from deploy.choices import DOMAIN, HEADER, KNATIVE_COMMAND, REPO_ROOT, SECRETS_D
 from deploy.common import event_types, folder_path
 from deploy.files import drift, load_pins, render_requirements, write
 from deploy.knative import render_broker, render_group, render_routing, trigger_name
+from deploy.openapi import render_openapi
 from deploy.openfaas import render_stack
 from deploy.openfaas_routes import render_openfaas_files
 from deploy.realtime import render_realtime
@@ -53,7 +55,7 @@ def render(specs: Sequence[FunctionSpec], catalogue: Mapping[str, Any],
     files: dict[str, str] = {"stack.yml": render_stack(specs), "knative/broker.yaml": render_broker(),
                              "knative/routing.yaml": render_routing(),
                              "events/asyncapi.yaml": render_asyncapi(specs, catalogue),
-                             **render_openfaas_files(specs)}
+                             **render_openfaas_files(specs), **render_openapi(specs)}
     groups = sorted({s.group for s in specs})
     for group in groups:
         files[f"knative/{group}.yaml"] = render_group(group, [s for s in specs if s.group == group])

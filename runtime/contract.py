@@ -166,6 +166,9 @@ class FunctionSpec:
     redact: tuple[str, ...] = ()  # body fields kept out of the payload hash and logs (passwords)
     finish: Callable[..., Response] | None = None  # runs after a fresh or replayed result (ephemeral parts)
     body: Any = None  # request model (pydantic) or callable(event, ctx) -> input; checked before any write
+    # the JSON body's pydantic model, for the OpenAPI document (deploy/openapi.py) when ``body`` is a reader that
+    # parses one; a model given as ``body`` is its own request model
+    request: Any = None
     # callable(event, ctx) -> the invocation's idempotency key, run after ``body`` validated the request (a webhook
     # keys on its provider's event id: Stripe retries carry no Idempotency-Key); None keeps the default key
     idempotency_key: Callable[..., str] | None = None
@@ -197,18 +200,21 @@ def function(name: str, trigger: Trigger, *, emits: list[str] | tuple[str, ...] 
              roles: list[str] | tuple[str, ...] = (), state_changing: bool | None = None, timeout_seconds: int = 10,
              secrets: list[str] | tuple[str, ...] = (), requirements: list[str] | tuple[str, ...] = (),
              redact: list[str] | tuple[str, ...] = (), finish: Callable[..., Response] | None = None,
-             body: Any = None, idempotency_key: Callable[..., str] | None = None, indexes: Any = (),
-             max_body_bytes: int = DEFAULT_MAX_BODY_BYTES):
+             body: Any = None, request: Any = None, idempotency_key: Callable[..., str] | None = None,
+             indexes: Any = (), max_body_bytes: int = DEFAULT_MAX_BODY_BYTES):
     """Declare ``main`` as the function ``name`` (``<group>-<action>``). See the module docstring."""
     if state_changing is None:
         state_changing = not (isinstance(trigger, HttpTrigger) and trigger.method == "GET")
     if auth is None:
         auth = "required" if roles else "public"
+    if request is None and isinstance(body, type) and hasattr(body, "model_json_schema"):
+        request = body  # a pydantic model
 
     def declare(main: Main) -> FunctionSpec:
         return FunctionSpec(name=name, trigger=trigger, main=main, emits=tuple(emits), auth=auth, roles=tuple(roles),
                             state_changing=state_changing, timeout_seconds=timeout_seconds, secrets=tuple(secrets),
                             requirements=tuple(requirements), redact=tuple(redact), finish=finish, body=body,
-                            idempotency_key=idempotency_key, indexes=tuple(indexes), max_body_bytes=max_body_bytes)
+                            request=request, idempotency_key=idempotency_key, indexes=tuple(indexes),
+                            max_body_bytes=max_body_bytes)
 
     return declare

@@ -10,6 +10,15 @@ from runtime import logs
 
 from .app import LocalPlatform, Settings
 
+# Set, these point the functions at another identity provider than the development one (Keycloak with
+# deploy/keycloak/eventonight-realm.json, e.g. compose.yaml's): the issuer they trust and the users functions' client
+# secret. The development provider still starts, but its tokens are no longer accepted.
+EXTERNAL_IDENTITY = ("OIDC_ISSUER", "SECRET_KEYCLOAK_CLIENT_SECRET")
+
+
+def external_identity(environ) -> dict[str, str]:
+    return {name: environ[name] for name in EXTERNAL_IDENTITY if environ.get(name)}
+
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="localrunner", description=__doc__)
@@ -57,6 +66,7 @@ def main(argv=None) -> None:
         parser.error("--workers needs RabbitMQ: set AMQP_URL (the in-memory bus lives in one process)")
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    settings.extra_env.update(external_identity(os.environ))
     with LocalPlatform(settings) as running:
         bus = "RabbitMQ at " + settings.amqp_url if settings.amqp_url else "the in-memory bus"
         print(f"EvenToNight Functions: {len(running.specs)} functions, {args.platform} semantics, {bus}", flush=True)

@@ -14,7 +14,7 @@ def read_mark(event, ctx) -> dict:
 
 
 @function("chat-mark-read", http("PATCH", "/users/{userId}/conversations/{conversationId}/read"), auth="required",
-          body=read_mark, indexes=model.INDEXES)
+          body=read_mark, request=model.NoBody, indexes=model.INDEXES)
 def main(event, ctx):
     reading.mark_read(ctx, ctx.input, ctx.principal.user_id)
     return Response(204)

@@ -17,7 +17,8 @@ def read_send(event, ctx) -> messaging.Outgoing:
 
 
 @function("chat-send-message", http("POST", "/users/{userId}/conversations/{conversationId}/messages"),
-          auth="required", emits=["chat.message.created"], body=read_send, indexes=model.INDEXES)
+          auth="required", emits=["chat.message.created"], body=read_send, request=model.NewMessage,
+          indexes=model.INDEXES)
 def main(event, ctx):
     return messaging.send(ctx, ctx.input)
 

@@ -27,7 +27,7 @@ def read_start(event, ctx) -> messaging.Outgoing:
 
 
 @function("chat-start-conversation", http("POST", "/users/{userId}/conversations"), auth="required",
-          emits=["chat.message.created"], body=read_start, indexes=model.INDEXES)
+          emits=["chat.message.created"], body=read_start, request=model.NewConversation, indexes=model.INDEXES)
 def main(event, ctx):
     return messaging.send(ctx, ctx.input)
 

@@ -65,7 +65,7 @@ def _event_parts(event, request):
 
 
 @function("events-create-event", http("POST", "/"), roles=["organization"], secrets=posters.SECRETS,
-          emits=["event.created", "event.published"], body=read_event, indexes=model.INDEXES,
+          emits=["event.created", "event.published"], body=read_event, request=model.NewEvent, indexes=model.INDEXES,
           max_body_bytes=UPLOAD_MAX_BODY_BYTES)
 def main(event, ctx):
     creation, creator_id = ctx.input, ctx.principal.user_id

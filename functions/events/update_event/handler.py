@@ -50,6 +50,7 @@ def plan(ctx, doc, update: model.EventUpdate):
 
 
 @function("events-update-event", http("PUT", "/{eventId}"), auth="required", body=read_update,
+          request=model.EventUpdate,
           emits=["event.updated", "event.published", "event.cancelled"], indexes=model.INDEXES)
 def main(event, ctx):
     update = ctx.input.input

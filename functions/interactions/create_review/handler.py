@@ -33,7 +33,7 @@ def read_review(event, ctx) -> Review:
 
 
 @function("interactions-create-review", http("POST", "/events/{eventId}/reviews"), auth="required",
-          body=read_review, emits=["interactions.review.created"], indexes=model.INDEXES)
+          body=read_review, request=model.NewReview, emits=["interactions.review.created"], indexes=model.INDEXES)
 def main(event, ctx):
     reviewed, author, fields = ctx.input.event, ctx.input.author, ctx.input.fields
     event_id, user_id = reviewed["_id"], author["_id"]

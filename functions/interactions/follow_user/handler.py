@@ -31,6 +31,7 @@ def read_follow(event, ctx) -> Follow:
 
 
 @function("interactions-follow-user", http("POST", "/users/{userId}/following"), auth="required", body=read_follow,
+          request=model.FollowRequest,
           emits=["interactions.follow.created"], indexes=model.INDEXES)
 def main(event, ctx):
     follower, followed_id = ctx.input.follower, ctx.input.followed_id

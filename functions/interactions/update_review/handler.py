@@ -31,7 +31,7 @@ def read_change(event, ctx) -> Change:
 
 
 @function("interactions-update-review", http("PUT", "/events/{eventId}/reviews/{userId}"), auth="required",
-          body=read_change, indexes=model.INDEXES)
+          body=read_change, request=model.ReviewChange, indexes=model.INDEXES)
 def main(event, ctx):
     reviewed, fields = ctx.input.event, ctx.input.fields
     reviews.require_completed(reviewed, "update a review of")

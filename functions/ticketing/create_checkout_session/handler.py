@@ -40,7 +40,7 @@ def read_checkout(event, ctx) -> model.CheckoutRequest:
 
 @function("ticketing-create-checkout-session", http("POST", "/checkout-sessions"), auth="required",
           emits=["payments.order.rejected", "payments.order.confirmed"], secrets=["stripe-secret-key"],
-          timeout_seconds=20, body=read_checkout, indexes=model.INDEXES)
+          timeout_seconds=20, body=read_checkout, request=model.CheckoutRequest, indexes=model.INDEXES)
 def main(event, ctx):
     request, user_id = ctx.input, ctx.principal.user_id
     orders = ctx.db[model.ORDERS]

@@ -18,7 +18,8 @@ FIELDS = ("currentPassword", "newPassword", "confirmPassword")
 
 
 @function("users-change-password", http("PUT", "/{userId}/password"), auth="required",
-          body=owner_only(model.PasswordChange), secrets=["keycloak-client-secret"], redact=list(FIELDS),
+          body=owner_only(model.PasswordChange), request=model.PasswordChange, secrets=["keycloak-client-secret"],
+          redact=list(FIELDS),
           indexes=model.INDEXES)
 def main(event, ctx):
     user_id = ctx.http.path_params["userId"]

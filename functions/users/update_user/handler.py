@@ -12,7 +12,7 @@ ATTEMPTS = 5
 
 
 @function("users-update-user", http("PUT", "/{userId}"), auth="required", emits=["user.updated"],
-          body=owner_only(model.UserUpdate), indexes=model.INDEXES)
+          body=owner_only(model.UserUpdate), request=model.UserUpdate, indexes=model.INDEXES)
 def main(event, ctx):
     user_id = ctx.http.path_params["userId"]
     update = ctx.input
