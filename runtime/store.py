@@ -24,7 +24,7 @@ import events as catalogue
 
 from .contract import Response
 from .errors import InternalError
-from .outbox import OUTBOX, PENDING, publish_document
+from .outbox import OUTBOX, PENDING, publish_document, publish_entries
 from .signing import KeyRing
 
 RECEIPTS_KEPT = 16
@@ -128,10 +128,10 @@ class GroupStore:
             ctx.runtime.ledger(self).settle_evicted(evicted, ctx.runtime.clock())
         if attempt is not None:
             attempt.committed(ctx.key, receipt["reply"])
-        if entries:
+        if entries and self.publisher is not None:  # the fast path: this commit's own entries, from memory
             doc_id = before["_id"] if before is not None else self._upserted_id(coll, filter, ctx.key)
             if doc_id is not None:
-                self.publish_pending(collection, doc_id, ctx.log, only=[e["id"] for e in entries])
+                publish_entries(coll, doc_id, entries, self.publisher, self.keys(), ctx.log)
         return reply
 
     @staticmethod
