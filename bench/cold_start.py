@@ -15,7 +15,9 @@ Baselines, measured in the same run, the same way:
 
 Each handler run also reports which of stripe, boto3 and httpx ended up in ``sys.modules`` (they must not: lazy
 imports) and which client libraries it loaded. Finally all handlers at once, compiled vs from source, shows what
-bytecode saves. Repeats: ``BENCH_COLD_REPEATS`` (default 7); targets are interleaved per round to spread noise.
+bytecode saves. Then the whole of a scaled-from-zero start: process spawn -> first answered authenticated
+request, connections included, against the same baselines (``bench/first_request.py``; needs ``MONGO_URI`` and
+RabbitMQ). Repeats: ``BENCH_COLD_REPEATS`` (default 7); targets are interleaved per round to spread noise.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ import tempfile
 import time
 
 import benchlib
+import first_request
 from benchlib import REPO_ROOT, median, ratio, table
 
 from runtime.registry import function_folders
@@ -168,6 +171,9 @@ def main() -> int:
         module = all_targets[slowest][0]
         print(f"\nwhere the slowest handler's import goes ({module}, one -X importtime run, cumulative ms):")
         print(table(["direct import", "ms"], [[name, f"{ms:.1f}"] for name, ms in import_breakdown(module, compiled)]))
+        print(f"\nfirst request of a scaled-from-zero instance ({'/'.join(first_request.FUNCTION_FOLDER)}, "
+              f"python -m runtime.adapters.knative_main, compiled bytecode, {repeats} rounds, interleaved):")
+        first_request.report(first_request.measure(compiled, repeats))
         leaks = [label for label in handler_labels
                  if any(m in run["loaded"] for run in results[label] for m in LAZY)]
         print(f"\nlazy imports: {'FAILED for ' + ', '.join(leaks) if leaks else 'ok'} "

@@ -14,7 +14,8 @@ Baseline, same run, same rate, before the function: a plain consumer (ack after 
 that republishes each ``event.updated`` as ``event.completed``: the broker's two hops with no platform, no function,
 no store. The run has a namespace of its own: exchange ``bench-hop-<run>``, its queues ``bench-hop-<run>.*``,
 database ``bench_hop_<run>_events``; all are deleted at the end, and stale ``bench-hop-*`` queues from an
-interrupted run are removed first (best effort, via rabbitmqctl when it is on PATH).
+interrupted run are removed first (best effort, via rabbitmqctl when it is on PATH). ``BENCH_HOP_PROCESSES``
+(e.g. ``1,2``) adds the function served by that many worker processes (``bench/hop_workers.py``).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import threading
 import time
 
 import benchlib
+import hop_workers
 from benchlib import percentile, ratio, table
 
 WARMUP_EVENTS = 20
@@ -279,6 +281,7 @@ def main() -> int:
     rate = benchlib.env_float("BENCH_HOP_RATE", 50)
     seconds = benchlib.env_float("BENCH_HOP_SECONDS", 10)
     count = int(rate * seconds)
+    processes = [int(n) for n in os.environ.get("BENCH_HOP_PROCESSES", "").split(",") if n.strip()]
     run = benchlib.run_id()
     configure_environment()
     use_namespace(run)
@@ -299,12 +302,18 @@ def main() -> int:
             relay.stop()
         latencies, lost, failures = function_phase(run, count, rate, tap, busy[fn])
         results[fn] = (latencies, lost)
+        if processes:
+            scaled = hop_workers.measure(run, processes, rate, count, benchlib.env_int("BENCH_HOP_BURST", 600), tap)
     finally:
         tap.consumer.stop()
         delete_exchange(exchange_of(run))
     for name in busy:  # drop the warm-up messages
         busy[name] = busy[name][WARMUP_EVENTS:]
     report(results, busy)
+    if processes:
+        print(f"\nthe function served by worker processes consuming its one queue (bench/hop_workers.py): "
+              f"{count} events at {rate:g}/s, then a burst")
+        print(table(["served by", "p50 ms", "p99 ms", "lost", "burst events/s", "burst lost", "vs first"], scaled))
     print(f"\n1-minute load average: {load_before:.2f} before, {os.getloadavg()[0]:.2f} after "
           f"({os.cpu_count()} cores; other work on the machine shows up as queueing)")
     if failures:

@@ -2,12 +2,16 @@
 
 A bench-local function (``events-bench-ledger``, declared below, not under functions/) commits one document with
 ``ctx.commit``. It is called in-process through the real pipeline, ``runtime.invoke.invoke(spec, RawHttp, runtime)``,
-four ways, interleaved call by call so drift in the store hits all of them alike:
+five ways, interleaved call by call so drift in the store hits all of them alike:
 
-- ``ledger``: a fresh Idempotency-Key per call: decode, claim the key, main + commit, record the reply;
-- ``no ledger``: the same function declared ``state_changing=False``: the pipeline and the commit, no claim/record;
+- ``ledger``: a fresh Idempotency-Key per call: decode, claim the key (an insert), main + commit (whose receipt
+  records the completion: no third command);
+- ``no ledger``: the same function declared ``state_changing=False``: the pipeline and the commit, no claim;
 - ``update_one``: the floor: a bare pymongo ``update_one`` upsert of one document, no pipeline;
-- ``replay``: a key the ``ledger`` variant already completed: the stored reply comes back, main does not run.
+- ``insert_one``: a bare insert of a ledger-sized record into a collection growing like the ledger: what the claim
+  adds on a store where creating a record costs what it costs (the stand-in scans the collection on every insert);
+- ``replay``: a key the ``ledger`` variant already completed: the stored reply comes back (from the commit's
+  receipt), main does not run.
 
 Prints the median and p99 in microseconds, the MongoDB commands per call (pymongo command monitoring) and ratios.
 Everything lives in a fresh database (``bench_ledger_<run>``) that is dropped at the end. Settings:
@@ -71,7 +75,7 @@ def timed(call) -> tuple[float, int]:
 
 
 def make_variants(runtime: Runtime, database: str):
-    """The four callables, each taking the call's index; ``ledger`` keys are remembered for ``replay``."""
+    """The five callables, each taking the call's index; ``ledger`` keys are remembered for ``replay``."""
     with_ledger = bench_main
     without_ledger = dataclasses.replace(with_ledger, name="events-bench-noledger", state_changing=False)
     bare = mongo_client(runtime.config.mongo_uri)[database]["docs_update_one"]
@@ -90,11 +94,18 @@ def make_variants(runtime: Runtime, database: str):
     def update_one(i):
         bare.update_one({"_id": f"bench-{uuid.uuid4().hex}"}, {"$set": {"value": 1}}, upsert=True)
 
+    records = mongo_client(runtime.config.mongo_uri)[database]["records_insert_one"]
+
+    def insert_one(i):
+        records.insert_one({"_id": f"events-bench-ledger:bench-{uuid.uuid4().hex}", "status": "IN_PROGRESS",
+                            "owner": uuid.uuid4().hex, "version": 1, "attempts": 1, "payload_hash": "0" * 64})
+
     def replay(i):
         response = invoke(with_ledger, request(done[i]), runtime)
         assert response.status == 201 and response.headers.get(REPLAY_HEADER) == "true", response
 
-    return {"ledger": ledger, "no ledger": no_ledger, "update_one": update_one, "replay": replay}
+    return {"ledger": ledger, "no ledger": no_ledger, "update_one": update_one, "insert_one": insert_one,
+            "replay": replay}
 
 
 def measure(variants, calls: int, warmup: int) -> dict[str, list[tuple[float, int]]]:
@@ -116,8 +127,8 @@ def report(samples: dict[str, list[tuple[float, int]]]) -> None:
              ratio(medians[name], medians["no ledger"])] for name, runs in samples.items()]
     print(table(["variant", "median µs", "p99 µs", "mongo cmds/call", "vs update_one", "vs no ledger"], rows))
     print(f"\nledger overhead per fresh invocation: {medians['ledger'] - medians['no ledger']:.0f} µs "
-          f"(median ledger - median no ledger); replay answers in {ratio(medians['replay'], medians['ledger'])} "
-          f"of a fresh invocation's time")
+          f"(median ledger - median no ledger; a bare insert of its record: {medians['insert_one']:.0f} µs); "
+          f"replay answers in {ratio(medians['replay'], medians['ledger'])} of a fresh invocation's time")
 
 
 def main() -> int:

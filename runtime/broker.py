@@ -32,6 +32,7 @@ class Publisher:
         params.socket_timeout = CONNECT_TIMEOUT_SECONDS
         params.blocked_connection_timeout = CONNECT_TIMEOUT_SECONDS * 2
         params.connection_attempts = 1
+        params.stack_timeout = CONNECT_TIMEOUT_SECONDS * 2  # TCP + AMQP handshake together (pika's default: 15 s)
         self._connection = pika.BlockingConnection(params)
         self._channel = self._connection.channel()
         self._channel.confirm_delivery()
@@ -41,6 +42,7 @@ class Publisher:
         """Returns once the broker confirmed the message; raises ``Unavailable`` otherwise (nothing is lost:
         the outbox keeps the entry until a publish is confirmed)."""
         import pika
+        from pika.adapters.utils.connection_workflow import AMQPConnectorException
         from pika.exceptions import AMQPError
 
         with self._lock:
@@ -52,7 +54,9 @@ class Publisher:
                     self.exchange, message.routing_key, message.body,
                     pika.BasicProperties(content_type=message.content_type, message_id=message.message_id,
                                          headers=dict(message.headers), delivery_mode=2, type=message.routing_key))
-            except (AMQPError, OSError, ValueError) as exc:  # ValueError: pika refuses the URL
+            # AMQPConnectorException: a broker that takes the connection but never completes the handshake (not an
+            # AMQPError); ValueError: pika refuses the URL.
+            except (AMQPError, AMQPConnectorException, OSError, ValueError) as exc:
                 self.close_quietly()
                 raise Unavailable(f"broker publish failed: {exc.__class__.__name__}") from exc
 

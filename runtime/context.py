@@ -17,6 +17,7 @@ from .contract import FunctionSpec, HttpRequest, Response
 if TYPE_CHECKING:  # pragma: no cover
     from .auth import Principal
     from .config import Config
+    from .idempotency import Attempt
     from .process import Runtime
     from .store import Emit, GroupStore
 
@@ -35,6 +36,7 @@ class Context:
     principal: Principal | None = None
     http: HttpRequest | None = None
     input: Any = None  # the validated request body, or the validated event data
+    attempt: Attempt | None = None  # the ledger's lease on this invocation (state-changing ones), shared by scopes
 
     @property
     def db(self):
@@ -71,7 +73,7 @@ class Context:
 
     def purge(self, collection: str, filter: dict[str, Any]) -> int:
         """Delete the documents matching ``filter`` whose outbox is published (nothing they emitted is lost)."""
-        return self.store.purge(collection, filter)
+        return self.store.purge(self, collection, filter)
 
     def verify_token(self, token: str) -> Principal:
         """The caller behind a bearer token, checked as the pipeline checks every request's."""

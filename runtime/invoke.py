@@ -1,7 +1,8 @@
 """The one invocation pipeline every adapter calls: decode → authenticate → claim key → main → record → encode.
 
 Order of steps (so bad input changes nothing): parse the request, authenticate and authorise from the token,
-then claim the idempotency key, run ``main``, and record the outcome under the lease. Queries skip the ledger.
+then claim the idempotency key, run ``main``, and record the outcome under the lease (unless ``main``'s own commit
+already did: its receipt is the record, ``runtime.idempotency``). Queries skip the ledger.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from .errors import (
     Unavailable,
 )
 from .forms import parse_multipart
-from .idempotency import MAX_KEY_LENGTH, Replay, payload_hash
+from .idempotency import MAX_KEY_LENGTH, Attempt, Replay, payload_hash
 from .process import Runtime, default_runtime, utc_now
 from .validation import parse
 
@@ -178,6 +179,8 @@ def run(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None, runt
         replay = Response.from_record(claim.reply)
         replay = Response(replay.status, replay.body, {**replay.headers, REPLAY_HEADER: "true"})
         return _finish(spec, event, ctx, replay)
+    attempt = Attempt(ledger, claim, spec.name, key)
+    ctx = dataclasses.replace(ctx, attempt=attempt)
     try:
         response = _call(spec, event, ctx)
     except FunctionError as error:
@@ -190,6 +193,8 @@ def run(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None, runt
                    else InternalError(exc.__class__.__name__))
         ledger.fail(claim, {"status": failure.status, **failure.body()}, runtime.clock())
         raise
+    if attempt.answered_by_receipt(response.to_record()):
+        return _finish(spec, event, ctx, response)  # the commit's receipt is the record: no third command
     try:
         ledger.complete(claim, response.to_record(), runtime.clock())
     except LeaseLost:

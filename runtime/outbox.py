@@ -51,22 +51,32 @@ def publish_document(collection, doc_id: Any, publisher, keys: KeyRing, log=None
     doc = collection.find_one({"_id": doc_id, PENDING: True}, {OUTBOX: 1})
     if not doc or not doc.get(OUTBOX):
         return 0
+    due = []
+    for entry in doc[OUTBOX]:
+        if queued_before is not None and aware(entry.get("queued_at") or entry["time"]) > queued_before:
+            break
+        if only is None or entry["id"] in only:
+            due.append(entry)
+    return publish_entries(collection, doc_id, due, publisher, keys, log)
+
+
+def publish_entries(collection, doc_id: Any, entries: list[dict[str, Any]], publisher, keys: KeyRing,
+                    log=None) -> int:
+    """Publish ``entries`` of the document in order (a commit passes the ones it has just written: no read),
+    stopping at the first failure; then remove the confirmed ones and clear the flag if nothing is left, in one
+    update (a concurrent commit's append is seen by it). Returns how many were confirmed."""
     sent: list[str] = []
     try:
-        for entry in doc[OUTBOX]:
-            if queued_before is not None and aware(entry.get("queued_at") or entry["time"]) > queued_before:
-                break
-            if only is not None and entry["id"] not in only:
-                continue
+        for entry in entries:
             publisher.publish(to_amqp(entry_to_event(entry, keys)))
             sent.append(entry["id"])
     except Unavailable as exc:
         if log is not None:
             log.warning("outbox publish deferred to the relay", fields={"error": str(exc), "doc": str(doc_id)})
     if sent:
-        collection.update_one({"_id": doc_id}, {"$pull": {OUTBOX: {"id": {"$in": sent}}}})
-        # Cleared only if nothing new was appended meanwhile (a concurrent commit sets the flag with its push).
-        collection.update_one({"_id": doc_id, OUTBOX: {"$size": 0}}, {"$set": {PENDING: False}})
+        remaining = {"$filter": {"input": f"${OUTBOX}", "cond": {"$eq": [{"$in": ["$$this.id", sent]}, False]}}}
+        collection.update_one({"_id": doc_id}, [{"$set": {OUTBOX: remaining}},
+                                                {"$set": {PENDING: {"$gt": [{"$size": f"${OUTBOX}"}, 0]}}}])
     return len(sent)
 
 

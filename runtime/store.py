@@ -24,7 +24,7 @@ import events as catalogue
 
 from .contract import Response
 from .errors import InternalError
-from .outbox import OUTBOX, PENDING, publish_document
+from .outbox import OUTBOX, PENDING, publish_document, publish_entries
 from .signing import KeyRing
 
 RECEIPTS_KEPT = 16
@@ -91,40 +91,64 @@ class GroupStore:
         Returns ``reply`` when this commit applied, the first reply when an earlier attempt with the same key
         already committed, and ``None`` when ``filter`` matched nothing (the caller turns that into 404/409).
         """
+        from pymongo import ReturnDocument
         from pymongo.errors import DuplicateKeyError
 
         self._prepare(collection)
+        attempt = ctx.attempt
+        if attempt is not None:
+            attempt.before_write(ctx.runtime.clock())
         queued_at = ctx.runtime.clock()
         entries = [self._outbox_entry(ctx, index, e, queued_at) for index, e in enumerate(emit)]
         update = {op: dict(fields) for op, fields in update.items()}
-        update.setdefault("$push", {})[RECEIPTS] = {
-            "$each": [{"key": ctx.key, "reply": reply.to_record(), "at": ctx.now}], "$slice": -RECEIPTS_KEPT}
+        receipt = {"key": ctx.key, "reply": reply.to_record(), "at": ctx.now}
+        if attempt is not None and ctx.key == attempt.key:  # may stand as the invocation's answer (ledger)
+            receipt["fn"] = ctx.spec.name
+            attempt.ledger.note_home(ctx.spec.name, collection)
+        update.setdefault("$push", {})[RECEIPTS] = {"$each": [receipt], "$slice": -RECEIPTS_KEPT}
         if entries:
             update["$push"][OUTBOX] = {"$each": entries}
             update.setdefault("$set", {})[PENDING] = True
-        guarded = {"$and": [filter, {f"{RECEIPTS}.key": {"$ne": ctx.key}}]}
+        guard = {f"{RECEIPTS}.key": {"$ne": ctx.key}}
+        # Top-level conditions are ANDed: merged, the filter keeps its _id lookup visible to every planner.
+        guarded = {**filter, **guard} if f"{RECEIPTS}.key" not in filter else {"$and": [filter, guard]}
         coll = self.db[collection]
         try:
-            result = coll.update_one(guarded, update, upsert=upsert)
-            applied = result.modified_count == 1 or result.upserted_id is not None
-            doc_id = result.upserted_id
+            # The document as it was: its receipts tell which one this push evicts; its _id where to publish.
+            before = coll.find_one_and_update(guarded, update, {RECEIPTS: 1}, upsert=upsert,
+                                              return_document=ReturnDocument.BEFORE)
+            applied = before is not None or upsert
         except DuplicateKeyError:  # the upsert met an existing document: maybe our own earlier commit
-            applied, doc_id = False, None
+            before, applied = None, False
         if not applied:
+            if attempt is not None:
+                attempt.committed(ctx.key, None)
             prior = coll.find_one({f"{RECEIPTS}.key": ctx.key}, {"_id": 1, RECEIPTS: 1})
             if prior is None:
                 return None
             first = next(r for r in prior[RECEIPTS] if r["key"] == ctx.key)
-            # finish what a crashed attempt left (a re-run emits the same ids)
-            self.publish_pending(collection, prior["_id"], ctx.log, only=[e["id"] for e in entries])
+            if entries:  # finish what a crashed attempt left (a re-run emits the same ids)
+                self.publish_pending(collection, prior["_id"], ctx.log, only=[e["id"] for e in entries])
             return Response.from_record(first["reply"])
-        if entries:
-            if doc_id is None:
-                found = coll.find_one({f"{RECEIPTS}.key": ctx.key}, {"_id": 1})
-                doc_id = found["_id"] if found else None
+        receipts = (before or {}).get(RECEIPTS, [])
+        evicted = receipts[:max(0, len(receipts) + 1 - RECEIPTS_KEPT)]
+        if evicted:  # the answers these receipts hold must outlive them
+            ctx.runtime.ledger(self).settle_evicted(evicted, ctx.runtime.clock())
+        if attempt is not None:
+            attempt.committed(ctx.key, receipt["reply"])
+        if entries and self.publisher is not None:  # the fast path: this commit's own entries, from memory
+            doc_id = before["_id"] if before is not None else self._upserted_id(coll, filter, ctx.key)
             if doc_id is not None:
-                self.publish_pending(collection, doc_id, ctx.log, only=[e["id"] for e in entries])
+                publish_entries(coll, doc_id, entries, self.publisher, self.keys(), ctx.log)
         return reply
+
+    @staticmethod
+    def _upserted_id(coll, filter: dict[str, Any], key: str) -> Any:
+        """The _id of the document an upsert just created: the filter's, else found by the receipt."""
+        if "_id" in filter and not isinstance(filter["_id"], dict):
+            return filter["_id"]
+        found = coll.find_one({f"{RECEIPTS}.key": key}, {"_id": 1})
+        return found["_id"] if found else None
 
     def _outbox_entry(self, ctx, index: int, emit: Emit, queued_at) -> dict[str, Any]:
         if emit.type not in ctx.spec.emits:
@@ -158,6 +182,8 @@ class GroupStore:
                 return Response.from_record(receipt["reply"])
         return None
 
-    def purge(self, collection: str, filter: dict[str, Any]) -> int:
+    def purge(self, ctx, collection: str, filter: dict[str, Any]) -> int:
         """Delete the documents matching ``filter`` whose outbox holds nothing unpublished."""
+        if ctx.attempt is not None:
+            ctx.attempt.before_write(ctx.runtime.clock())
         return self.db[collection].delete_many({"$and": [filter, {PENDING: {"$ne": True}}]}).deleted_count

@@ -14,6 +14,7 @@ from integration_support import Broker, broker  # noqa: F401  (re-exported for t
 from localrunner.bus import wait_until
 from moments import FUTURE
 from runtime import envelope
+from runtime.idempotency import Ledger
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
@@ -60,9 +61,8 @@ def callers(platform, broker, events_db):
 
 
 def handled(events_db, function, event) -> bool:
-    """The delivery of ``event`` to ``function`` completed (its ledger record)."""
-    return events_db["idempotency"].count_documents(
-        {"_id": f"{function}:{envelope.dedup_key(event)}", "status": "COMPLETED"}) == 1
+    """The delivery of ``event`` to ``function`` completed (its ledger record, or its commit's receipt)."""
+    return Ledger(events_db).answer(function, envelope.dedup_key(event)) is not None
 
 
 def create(api, caller, body=None, *, key=None, **kwargs):

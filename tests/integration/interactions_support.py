@@ -14,6 +14,7 @@ from integration_support import broker  # noqa: F401  (re-exported for the inter
 from localrunner.bus import wait_until
 from moments import FUTURE
 from runtime import envelope
+from runtime.idempotency import Ledger
 
 AVATAR = "http://media.localhost/users/default.png"
 
@@ -88,9 +89,8 @@ def confirm_order(broker, idb, event_id, user_id, order_id=None):
 
 
 def handled(idb, function, event) -> bool:
-    """The delivery of ``event`` to ``function`` completed (its ledger record)."""
-    return idb["idempotency"].count_documents(
-        {"_id": f"{function}:{envelope.dedup_key(event)}", "status": "COMPLETED"}) == 1
+    """The delivery of ``event`` to ``function`` completed (its ledger record, or its commit's receipt)."""
+    return Ledger(idb).answer(function, envelope.dedup_key(event)) is not None
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import pytest
 
 from localrunner.bus import wait_until
 from runtime import envelope
+from runtime.idempotency import Ledger
 from ticketing_support import FUTURE, add_type, checkout, mirror_event, on_wire
 
 
@@ -29,9 +30,8 @@ def deleted_on_wire(wire, *, count):
 
 
 def delivered(db, event):
-    """The mirror finished this delivery (its ledger record is COMPLETED)."""
-    return wait_until(lambda: db["idempotency"].find_one(
-        {"_id": f"ticketing-mirror-events:{envelope.dedup_key(event)}", "status": "COMPLETED"}), timeout=10)
+    """The mirror finished this delivery (its ledger record, or its commit's receipt)."""
+    return wait_until(lambda: Ledger(db).answer("ticketing-mirror-events", envelope.dedup_key(event)), timeout=10)
 
 
 # ---- GET /events ------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import pytest
 
 from localrunner.bus import wait_until
 from runtime import envelope
+from runtime.idempotency import Ledger
 from ticketing_support import FUTURE, add_type, mirror_event, on_wire, stock
 
 
@@ -136,8 +137,7 @@ def test_the_mirror_applies_newer_events_only_and_never_resurrects(broker, db, o
     stale = broker.publish("event.updated", {"eventId": event_id, "status": "DRAFT", "name": "Old"}, sequence=2)
     broker.publish("event.cancelled", {"eventId": event_id}, sequence=4)
     assert wait_until(lambda: db["events"].find_one({"_id": event_id, "_seq": 4}), timeout=10)
-    assert wait_until(lambda: db["idempotency"].find_one(
-        {"_id": f"ticketing-mirror-events:{envelope.dedup_key(stale)}", "status": "COMPLETED"}), timeout=10)
+    assert wait_until(lambda: Ledger(db).answer("ticketing-mirror-events", envelope.dedup_key(stale)), timeout=10)
 
     doc = db["events"].find_one({"_id": event_id})
     assert doc["status"] == "CANCELLED" and doc["title"] == "Renamed"

@@ -128,50 +128,45 @@ def test_upsert_race_on_same_filter_creates_one_document(mongo_db):
     assert doc["first"] in range(THREADS)
 
 
-def test_upsert_with_or_filter_not_matching_existing_raises_duplicate_id(mongo_db):
-    """runtime.idempotency.claim: the claimable filter is {_id, $or: [...]}; an existing, unclaimable record
-    makes the upsert try to insert the same _id -> DuplicateKeyError (never a second record)."""
+def test_claim_inserts_and_an_existing_record_is_taken_over_by_version(mongo_db):
+    """runtime.idempotency.claim: insert_one of a new record (DuplicateKeyError when it exists, never a second
+    record); a take-over is an update conditional on the version read."""
     c = mongo_db.records
-    now = moments.now()
-    claimable = {"_id": "fn:k", "$or": [{"expires_at": {"$lte": now}}, {"status": "FAILED"}]}
-    update = {"$set": {"status": "IN_PROGRESS"}, "$inc": {"version": 1}}
-
-    created = c.find_one_and_update(claimable, update, upsert=True, return_document=ReturnDocument.AFTER)
-    assert created["_id"] == "fn:k" and created["version"] == 1  # absent: upsert takes _id from the filter
-    c.update_one({"_id": "fn:k"}, {"$set": {"expires_at": now + timedelta(hours=1)}})
+    c.insert_one({"_id": "fn:k", "status": "IN_PROGRESS", "version": 1})
     with pytest.raises(DuplicateKeyError):
-        c.find_one_and_update(claimable, update, upsert=True, return_document=ReturnDocument.AFTER)
-    c.update_one({"_id": "fn:k"}, {"$set": {"status": "FAILED"}})
-    again = c.find_one_and_update(claimable, update, upsert=True, return_document=ReturnDocument.AFTER)
-    assert again["version"] == 2 and again["status"] == "IN_PROGRESS"
-    assert c.count_documents({}) == 1
+        c.insert_one({"_id": "fn:k", "status": "IN_PROGRESS", "version": 1})
+    taken = c.update_one({"_id": "fn:k", "version": 1}, {"$set": {"owner": "b"}, "$inc": {"version": 1}})
+    late = c.update_one({"_id": "fn:k", "version": 1}, {"$set": {"owner": "c"}, "$inc": {"version": 1}})
+    assert taken.matched_count == 1 and late.matched_count == 0
+    assert c.find_one({"_id": "fn:k"})["owner"] == "b" and c.count_documents({}) == 1
 
 
 def test_guarded_upsert_with_and_filter(mongo_db):
-    """runtime.store.commit: {$and: [filter, {"_receipts.key": {$ne: key}}]} with upsert, $push $each $slice."""
+    """runtime.store.commit: find_one_and_update({$and: [filter, {"_receipts.key": {$ne: key}}]}) with upsert,
+    $push $each $slice, returning the document as it was (None when the upsert created it)."""
     c = mongo_db.docs
 
     def commit(key, value):
         guarded = {"$and": [{"_id": "d1"}, {"_receipts.key": {"$ne": key}}]}
         update = {"$set": {"value": value},
-                  "$push": {"_receipts": {"$each": [{"key": key}], "$slice": -3}}}
+                  "$push": {"_receipts": {"$each": [{"key": key, "fn": "f"}], "$slice": -3}}}
         try:
-            result = c.update_one(guarded, update, upsert=True)
+            before = c.find_one_and_update(guarded, update, {"_receipts": 1}, upsert=True,
+                                           return_document=ReturnDocument.BEFORE)
         except DuplicateKeyError:
             return "dup"
-        if result.upserted_id is not None:
-            return "upserted"
-        return "applied" if result.modified_count == 1 else "noop"
+        return "upserted" if before is None else [r["key"] for r in before["_receipts"]]
 
     assert commit("k1", 1) == "upserted"
-    assert c.find_one({"_id": "d1"})["_receipts"] == [{"key": "k1"}]
+    assert c.find_one({"_id": "d1"})["_receipts"] == [{"key": "k1", "fn": "f"}]
     assert commit("k1", 99) == "dup"  # same key again: the guard fails, the upsert meets _id d1
-    assert commit("k2", 2) == "applied"
-    for k in ("k3", "k4", "k5"):
-        commit(k, 3)
+    assert commit("k2", 2) == ["k1"]
+    assert [commit(k, 3) for k in ("k3", "k4")] == [["k1", "k2"], ["k1", "k2", "k3"]]  # k4's push evicts k1
     doc = c.find_one({"_id": "d1"})
-    assert [r["key"] for r in doc["_receipts"]] == ["k3", "k4", "k5"]  # $slice -3 keeps the last three
+    assert [r["key"] for r in doc["_receipts"]] == ["k2", "k3", "k4"]  # $slice -3 keeps the last three
     assert doc["value"] == 3
+    found = c.find_one({"_receipts": {"$elemMatch": {"key": "k3", "fn": "f"}}}, {"_receipts": 1})
+    assert found["_id"] == "d1" and c.find_one({"_receipts": {"$elemMatch": {"key": "k3", "fn": "g"}}}) is None
 
 
 # --- conditional updates under concurrency -----------------------------------------------------------------------

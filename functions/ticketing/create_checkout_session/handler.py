@@ -6,14 +6,18 @@ type: no oversell at any concurrency. Phase 2 creates the Stripe session with th
 key and records it on the order with this invocation's receipt. An order of free tickets skips Stripe: it is
 confirmed at once and the reply sends the buyer straight to the success URL (``sessionId`` null). If Stripe fails, the order is cancelled and the
 units released before the error is answered (compensation); if the process dies between the phases, the sweeper
-cancels the order after a grace period. Only PUBLISHED events that have not started sell tickets.
+cancels the order after a grace period. Only PUBLISHED events that have not started sell tickets. A visibly
+sold-out sale is refused before the idempotency claim (docs/ticketing.md, "Hot sale").
 """
+from dataclasses import dataclass
+
 from pymongo.errors import DuplicateKeyError
 
 from runtime import (
     BadRequest,
     Conflict,
     Forbidden,
+    FunctionError,
     InvalidInput,
     NotFound,
     Response,
@@ -28,37 +32,37 @@ from runtime import (
 from functions.ticketing import mirror, model, payments, saga
 
 
-def read_checkout(event, ctx) -> model.CheckoutRequest:
+@dataclass(frozen=True)
+class Checkout:
+    request: model.CheckoutRequest
+    types: dict[str, dict]  # the requested ticket types as read before the claim
+
+
+def read_checkout(event, ctx) -> Checkout:
+    """Everything that refuses without writing, before the idempotency claim: the body, the caller, unknown types,
+    and a sale visibly sold out (2/3 of a hot sale's checkouts: two reads, no ledger record; the conditional hold
+    still decides for the others). A retry of a checkout whose order exists is never refused here."""
     request = parse(model.CheckoutRequest, event.get_data())
     problems = model.return_url_problems(request, ctx.config)
     if problems:
         raise InvalidInput("The request has invalid fields.", details=problems)
     if request.userId != ctx.principal.user_id:
         raise Forbidden("userId must be the authenticated user.")
-    return request
+    types = ticket_types(ctx, request)
+    short = short_type(types, request)
+    if short is not None and not order_exists(ctx):
+        raise Conflict(f'Ticket type "{short["type"]}" is sold out', code="sold_out")
+    return Checkout(request, types)
 
 
 @function("ticketing-create-checkout-session", http("POST", "/checkout-sessions"), auth="required",
           emits=["payments.order.rejected", "payments.order.confirmed"], secrets=["stripe-secret-key"],
           timeout_seconds=20, body=read_checkout, request=model.CheckoutRequest, indexes=model.INDEXES)
 def main(event, ctx):
-    request, user_id = ctx.input, ctx.principal.user_id
+    request, user_id = ctx.input.request, ctx.principal.user_id
     orders = ctx.db[model.ORDERS]
     order_id = ctx.derived_id("order")  # the caller's retries converge on one order
-    order = orders.find_one({"_id": order_id})
-    if order is None:
-        types = ticket_types(ctx, request)
-        event_doc = on_sale_event(ctx, types)
-        wanted = {t: sum(i.ticketTypeId == t for i in request.items) for t in types}
-        short = next((types[t] for t in sorted(types) if types[t]["available"] < wanted[t]), None)
-        if short is not None:  # fast path of a sold-out sale: no order written (the conditional hold still decides)
-            raise Conflict(f'Ticket type "{short["type"]}" is sold out', code="sold_out")
-        order = saga.new_order(order_id, user_id, event_doc, types, request, ctx.now,
-                               model.language_of(ctx.db, user_id))
-        try:
-            orders.insert_one(order)
-        except DuplicateKeyError:  # a concurrent attempt with this key got there first
-            order = orders.find_one({"_id": order_id})
+    order = place_order(ctx, request, ctx.input.types, order_id) or orders.find_one({"_id": order_id})
     if order["status"] == "CANCELLED":
         raise refusal(ctx, order)
     if order.get("sessionId"):
@@ -99,6 +103,35 @@ def main(event, ctx):
         payments.expire_session(ctx.config, session["id"])
         raise Conflict("This checkout took too long and was released; start a new one.", code="checkout_expired")
     return result
+
+
+def place_order(ctx, request: model.CheckoutRequest, types: dict[str, dict], order_id: str) -> dict | None:
+    """Insert this key's PENDING order; ``None`` when it exists already (a retry: it goes on with that order,
+    whatever the event or the stock say now). Inserting first and reading only on a duplicate spares the common
+    case a lookup."""
+    try:
+        event_doc = on_sale_event(ctx, types)
+    except FunctionError:
+        if order_exists(ctx):
+            return None
+        raise
+    order = saga.new_order(order_id, ctx.principal.user_id, event_doc, types, request, ctx.now,
+                           model.language_of(ctx.db, ctx.principal.user_id))
+    try:
+        ctx.db[model.ORDERS].insert_one(order)
+    except DuplicateKeyError:  # a concurrent or earlier attempt with this key got there first
+        return None
+    return order
+
+
+def order_exists(ctx) -> bool:
+    return ctx.db[model.ORDERS].find_one({"_id": ctx.derived_id("order")}, {"_id": 1}) is not None
+
+
+def short_type(types: dict[str, dict], request: model.CheckoutRequest) -> dict | None:
+    """The first requested type (in id order) that visibly lacks the units asked for."""
+    wanted = {t: sum(i.ticketTypeId == t for i in request.items) for t in types}
+    return next((types[t] for t in sorted(types) if types[t]["available"] < wanted[t]), None)
 
 
 def on_sale_event(ctx, types: dict[str, dict]) -> dict:
