@@ -16,6 +16,12 @@ def aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
+def to_store_precision(moment: datetime) -> datetime:
+    """``moment`` cut to whole milliseconds, what a BSON date keeps: an instant a function computes (``ctx.now``,
+    an event's ``time`` published straight from memory) then equals the one it reads back from the store."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def stored_date(moment: datetime) -> str:
     """An event's date as stored and compared: UTC wall time, whole seconds, no zone."""
     return aware(moment).astimezone(timezone.utc).strftime(STORED_FORMAT)

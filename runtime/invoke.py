@@ -25,6 +25,7 @@ from .auth import bearer_token
 from .config import LEASE_MARGIN_SECONDS
 from .context import Context
 from .contract import EventTrigger, FunctionSpec, HttpRequest, HttpTrigger, Response, ScheduleTrigger
+from .dates import to_store_precision
 from .errors import (
     BadRequest,
     Forbidden,
@@ -150,7 +151,7 @@ def run(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None, runt
                     raise
         if spec.roles and (principal is None or not principal.has_role(*spec.roles)):
             raise Forbidden(f"This needs the role {' or '.join(spec.roles)}.")
-    wall = runtime.clock()
+    wall = to_store_precision(runtime.clock())
     now = _tick_time(event, wall) if isinstance(spec.trigger, ScheduleTrigger) else wall
     key = "" if not spec.state_changing else (event.get_id() if request else envelope.dedup_key(event))
     if key and principal is not None:  # a key is the caller's own: another caller's same key is another request

@@ -90,6 +90,7 @@ class LocalPlatform:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._answered: Counter[str] = Counter()
+        self._environ_before: dict[str, str | None] = {}  # what start() changed in os.environ, restored by stop()
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
     def start(self) -> LocalPlatform:
@@ -104,6 +105,7 @@ class LocalPlatform:
                "SECRET_S3_ACCESS_KEY": S3_DEV_KEY, "SECRET_S3_SECRET_KEY": S3_DEV_KEY,
                "USERS_URL": self.url, "USERS_HOST": "users.localhost",  # the events group's read-through
                **self._start_stripe(), **s.extra_env}
+        self._environ_before = {name: os.environ.get(name) for name in env}
         os.environ.update(env)
         reset_default_runtime()  # functions read their configuration afresh, as a new container would
         consumers = [spec for spec in self.specs if isinstance(spec.trigger, EventTrigger)]
@@ -150,6 +152,18 @@ class LocalPlatform:
             self.stripe.stop()
         if remove:
             self._remove_data()
+        self._restore_environ()
+
+    def _restore_environ(self) -> None:
+        """Put back what ``start`` set: a platform's settings (one with no Stripe retries, say) must not outlive it
+        in the process and change what the next one does."""
+        for name, value in self._environ_before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._environ_before = {}
+        reset_default_runtime()
 
     def _remove_data(self) -> None:
         from runtime.store import mongo_client
