@@ -66,7 +66,8 @@ def hop_main(event, ctx):
 def declare_function(run: str):
     from runtime.contract import function, on_event
 
-    return function("events-bench-hop", on_event("event.updated"), emits=["event.completed"])(hop_main)
+    return function("events-bench-hop", on_event("event.updated"), emits=["event.completed"],
+                    single_commit=True)(hop_main)
 
 
 def connect():

@@ -53,7 +53,7 @@ class CommandCounter(monitoring.CommandListener):
 monitoring.register(CommandCounter())
 
 
-@function("events-bench-ledger", http("POST", "/bench"))
+@function("events-bench-ledger", http("POST", "/bench"), single_commit=True)
 def bench_main(event, ctx):
     """Upsert one document keyed by the event id (the Idempotency-Key) in a collection named after the function."""
     doc_id = event.get_id()

@@ -160,6 +160,9 @@ class FunctionSpec:
     auth: str = "public"  # "public" | "optional" (identity if a valid token is sent) | "required"
     roles: tuple[str, ...] = ()  # realm roles of which the caller needs one
     state_changing: bool = True  # records an idempotency key; False for queries and token exchanges
+    # its one write is one ctx.commit under its key whose reply is its answer: that receipt completes the ledger
+    # record (two store commands, not three); a second write through ctx fails (runtime/idempotency.py)
+    single_commit: bool = False
     timeout_seconds: int = 10
     secrets: tuple[str, ...] = ()
     requirements: tuple[str, ...] = ()  # extra PyPI distributions beyond the runtime's (pinned in pyproject)
@@ -201,7 +204,7 @@ def function(name: str, trigger: Trigger, *, emits: list[str] | tuple[str, ...] 
              secrets: list[str] | tuple[str, ...] = (), requirements: list[str] | tuple[str, ...] = (),
              redact: list[str] | tuple[str, ...] = (), finish: Callable[..., Response] | None = None,
              body: Any = None, request: Any = None, idempotency_key: Callable[..., str] | None = None,
-             indexes: Any = (), max_body_bytes: int = DEFAULT_MAX_BODY_BYTES):
+             indexes: Any = (), max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, single_commit: bool = False):
     """Declare ``main`` as the function ``name`` (``<group>-<action>``). See the module docstring."""
     if state_changing is None:
         state_changing = not (isinstance(trigger, HttpTrigger) and trigger.method == "GET")
@@ -215,6 +218,6 @@ def function(name: str, trigger: Trigger, *, emits: list[str] | tuple[str, ...] 
                             state_changing=state_changing, timeout_seconds=timeout_seconds, secrets=tuple(secrets),
                             requirements=tuple(requirements), redact=tuple(redact), finish=finish, body=body,
                             request=request, idempotency_key=idempotency_key, indexes=tuple(indexes),
-                            max_body_bytes=max_body_bytes)
+                            max_body_bytes=max_body_bytes, single_commit=single_commit)
 
     return declare

@@ -3,19 +3,22 @@
 Lease timeline of one record (``version`` is the fencing token, bumped by every claim)::
 
     claim ──▶ IN_PROGRESS(owner, version=n, lease_expires_at, receipt_is_answer)
-                 │   main commits under the key: the document's receipt {key, fn, reply} is the answer
-                 │   (no further command; the record stays IN_PROGRESS until it expires)
-                 ├──complete(n)──▶ COMPLETED(reply)      main answered without such a commit, or wrote after it
+                 │   single_commit function commits under the key: the document's receipt {key, fn, reply} is
+                 │   the answer (no further command; the record stays IN_PROGRESS until it expires)
+                 ├──complete(n)──▶ COMPLETED(reply)      every other function, after main returned
                  ├──fail(n)──▶ FAILED(error) ──claim──▶ IN_PROGRESS(n+1)
                  └── lease lapses, no receipt ──claim──▶ IN_PROGRESS(n+1); complete(n) → LeaseLost
 
-So a state-changing invocation costs two store commands, the claim (an insert) and its commit. A duplicate that
-finds the record IN_PROGRESS looks for the receipt in the collections the function commits to (``homes``): found,
-it replays that reply; not found, the first attempt has not committed yet (409 ``in_progress``) or died before it
-(the lease lapsed: take over). Two rules keep the receipt trustworthy as the answer:
+A function declared ``single_commit`` (its one write is one ``ctx.commit`` under its key, whose reply is its
+answer) costs two store commands, the claim (an insert) and its commit. A duplicate that finds its record
+IN_PROGRESS looks for the receipt in the collections the function commits to (``homes``): found, it replays that
+reply; not found, the first attempt has not committed yet (409 ``in_progress``) or died before it (the lease lapsed:
+take over). Any other function completes its record explicitly (three commands): a receipt cannot stand as the
+answer of an invocation that writes after it, since a crash between the two writes would make a redelivery replay
+the receipt and skip the rest (a deletion's cascade, say). Two rules keep the receipt trustworthy:
 
-- a receipt is the answer only while nothing was written after it: before the invocation writes again through
-  ``ctx.commit``/``ctx.purge``, the record is ``reopen``-ed (``receipt_is_answer`` false) and completed at the end;
+- a ``single_commit`` function that writes again through ``ctx`` after its commit fails loudly (a declaration bug,
+  found by its tests), instead of leaving work a duplicate would skip;
 - receipts are bounded per document; a commit that pushes an answering receipt out first completes that receipt's
   record here (``settle_evicted``), so the answer outlives the receipt.
 
@@ -36,7 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .errors import InProgress, LeaseLost, PayloadMismatch
+from .errors import InProgress, InternalError, LeaseLost, PayloadMismatch
 
 COLLECTION = "idempotency"
 HOMES = "homes:"  # _id prefix of the record listing where a function's receipts are (never a record id: no ':')
@@ -50,14 +53,14 @@ IN_PROGRESS, COMPLETED, FAILED = "IN_PROGRESS", "COMPLETED", "FAILED"
 @dataclass(frozen=True)
 class Lease:
     """A granted claim: only the holder of this exact version may complete or fail the record.
-    ``receipt_is_answer``: a first claim, whose own commit's receipt may stand as its answer (a take-over always
-    completes explicitly: an earlier attempt's receipt may be there already)."""
+    ``receipt_is_answer``: a first claim of a ``single_commit`` function, whose own commit's receipt stands as its
+    answer (a take-over always completes explicitly: an earlier attempt's receipt may be there already)."""
 
     record_id: str
     owner: str
     version: int
     attempts: int
-    receipt_is_answer: bool = True
+    receipt_is_answer: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,20 +96,22 @@ class Ledger:
 
     # ---- claiming -------------------------------------------------------------------------------------------
 
-    def claim(self, function: str, key: str, digest: str, now: datetime, lease_seconds: int) -> Lease | Replay:
-        """Take the lease for ``(function, key)``, or say why not (Replay, InProgress, PayloadMismatch)."""
+    def claim(self, function: str, key: str, digest: str, now: datetime, lease_seconds: int, *,
+              receipt_is_answer: bool = False) -> Lease | Replay:
+        """Take the lease for ``(function, key)``, or say why not (Replay, InProgress, PayloadMismatch).
+        ``receipt_is_answer``: the function is ``single_commit``, its commit's receipt will complete the record."""
         from pymongo.errors import DuplicateKeyError
 
         record_id = f"{function}:{key}"
         owner = uuid.uuid4().hex
         fresh = {"_id": record_id, "function": function, "key": key, "status": IN_PROGRESS, "owner": owner,
-                 "version": 1, "attempts": 1, "payload_hash": digest, "receipt_is_answer": True,
+                 "version": 1, "attempts": 1, "payload_hash": digest, "receipt_is_answer": receipt_is_answer,
                  "lease_expires_at": now + timedelta(seconds=lease_seconds), "expires_at": now + COMPLETED_TTL,
                  "created_at": now, "updated_at": now}
         for _ in range(3):  # a record can vanish (TTL) or change between the failed insert and the read
             try:
                 self.records.insert_one(fresh)  # the common case: a key never seen
-                return Lease(record_id, owner, 1, 1)
+                return Lease(record_id, owner, 1, 1, receipt_is_answer=receipt_is_answer)
             except DuplicateKeyError:
                 existing = self.records.find_one({"_id": record_id})
             if existing is None:
@@ -178,15 +183,6 @@ class Ledger:
                     return receipt["reply"]
         return None
 
-    def reopen(self, lease: Lease, now: datetime) -> bool:
-        """The invocation writes again after its commit: its receipt is no longer the whole answer, so the record
-        is (again) IN_PROGRESS until ``complete``; False if a newer claim took over."""
-        result = self.records.update_one(
-            {"_id": lease.record_id, "version": lease.version},
-            {"$set": {"status": IN_PROGRESS, "receipt_is_answer": False, "updated_at": now},
-             "$unset": {"reply": ""}})
-        return result.matched_count == 1
-
     def settle_evicted(self, receipts: Iterable[dict[str, Any]], now: datetime) -> None:
         """Receipts a commit is about to push out of a document: the records they answer are completed with their
         replies first (records that were completed, reopened or taken over are left alone)."""
@@ -232,24 +228,20 @@ class Ledger:
 
 @dataclass
 class Attempt:
-    """One ledgered invocation as its commits see it: whether its own commit's receipt still stands as its answer.
+    """One ledgered invocation as its commits see it: whether its own commit's receipt stands as its answer.
 
-    ``answer`` is the reply record of the last write when that write was a commit under the invocation's own key;
-    any later write through the runtime (``ctx.commit``, ``ctx.purge``) reopens the record first, so a duplicate
-    never takes a receipt for the answer while work after it is unfinished."""
+    ``answer`` is the reply record of the commit under the invocation's own key, once it applied."""
 
     ledger: Ledger
     lease: Lease
     function: str
     key: str
     answer: dict[str, Any] | None = None
-    reopened: bool = False
 
     def before_write(self, now: datetime) -> None:
-        if self.answer is not None and not self.reopened:
-            self.ledger.reopen(self.lease, now)
-            self.reopened = True
-        self.answer = None
+        if self.lease.receipt_is_answer and self.answer is not None:
+            raise InternalError(f"{self.function} is declared single_commit but writes again after its commit: a "
+                                "duplicate would take that commit's receipt for the whole answer")
 
     def committed(self, key: str, reply: dict[str, Any] | None) -> None:
         """After a commit: ``reply`` is its reply record if it applied now (``None``: matched nothing, or an earlier
@@ -259,4 +251,4 @@ class Attempt:
 
     def answered_by_receipt(self, reply: dict[str, Any]) -> bool:
         """True when the invocation's answer is already recorded by its commit's receipt (no ``complete``)."""
-        return self.lease.receipt_is_answer and not self.reopened and self.answer == reply
+        return self.lease.receipt_is_answer and self.answer == reply

@@ -174,7 +174,7 @@ def run(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None, runt
     ledger = runtime.ledger(store)
     digest = payload_hash(_payload(spec, event, request, principal))
     lease_seconds = spec.timeout_seconds + LEASE_MARGIN_SECONDS  # the platform cuts the call off before
-    claim = ledger.claim(spec.name, key, digest, wall, lease_seconds)
+    claim = ledger.claim(spec.name, key, digest, wall, lease_seconds, receipt_is_answer=spec.single_commit)
     if isinstance(claim, Replay):
         log.info("replayed stored reply")
         replay = Response.from_record(claim.reply)

@@ -1,8 +1,8 @@
 """A commit's receipt as the ledger's completion record: every path an invocation can take through ``invoke``.
 
-A state-changing invocation whose ``main`` ends with a commit under its own key costs two store commands (the
-claim and the commit); duplicates find the receipt and replay it. Everything else (no commit, an error, writes after
-the commit, a take-over) still completes or fails the record explicitly.
+A function declared ``single_commit`` (its one write is a commit under its own key) costs two store commands (the
+claim and the commit); duplicates find the receipt and replay it. Everything else (no commit, an error, a function
+that writes after its commit, a take-over) completes or fails the record explicitly.
 """
 import json
 import threading
@@ -67,14 +67,14 @@ def runtime(mongo_uri, mongo_db, mongo_client, clock):
     mongo_client.drop_database(f"{mongo_db.name}_events")
 
 
-@function("events-test-create", http("POST", "/things"))
+@function("events-test-create", http("POST", "/things"), single_commit=True)
 def create(event, ctx):
     RUNS.append(ctx.key)
     return ctx.commit("things", {"_id": ctx.derived_id()}, {"$set": {"n": event.get_data()["n"]}}, upsert=True,
                       reply=Response(201, {"id": ctx.derived_id()}))
 
 
-@function("events-test-bump", http("POST", "/bump"))
+@function("events-test-bump", http("POST", "/bump"), single_commit=True)
 def bump(event, ctx):
     """Every call commits on the one shared document (a hot document)."""
     RUNS.append(ctx.key)
@@ -99,11 +99,20 @@ GO_ON = threading.Event()
 
 @function("events-test-two-steps", http("POST", "/two"))
 def two_steps(event, ctx):
-    """A commit followed by more work (as chat's announce or notifications' purge): the receipt is not the answer."""
+    """A commit followed by more work (as a mirror's deletion and its cascade): the receipt is not the answer."""
     RUNS.append(ctx.key)
     reply = ctx.commit("things", {"_id": f"a-{ctx.key}"}, {"$set": {"step": 1}}, upsert=True, reply=Response(201))
     AFTER_COMMIT.set()
     GO_ON.wait(10)
+    ctx.purge("things", {"_id": f"gone-{ctx.key}"})
+    return reply
+
+
+@function("events-test-misdeclared", http("POST", "/misdeclared"), single_commit=True)
+def misdeclared(event, ctx):
+    """Declared single_commit, yet writes after its commit."""
+    RUNS.append(ctx.key)
+    reply = ctx.commit("things", {"_id": f"m-{ctx.key}"}, {"$set": {"step": 1}}, upsert=True, reply=Response(201))
     ctx.purge("things", {"_id": f"gone-{ctx.key}"})
     return reply
 
@@ -151,7 +160,7 @@ def test_a_refusal_after_the_claim_is_recorded_as_failed_and_may_be_retried(runt
     assert RUNS == ["k", "k"] and record(runtime, refuse, "k")["attempts"] == 2
 
 
-def test_work_after_the_commit_reopens_the_record_so_duplicates_wait_and_the_end_completes_it(runtime):
+def test_work_after_the_commit_keeps_duplicates_waiting_until_the_record_is_completed(runtime):
     AFTER_COMMIT.clear()
     GO_ON.clear()
     answers = []
@@ -159,44 +168,48 @@ def test_work_after_the_commit_reopens_the_record_so_duplicates_wait_and_the_end
     worker.start()
     try:
         assert AFTER_COMMIT.wait(10)
-        assert record(runtime, two_steps, "k")["receipt_is_answer"] is True  # nothing written after it yet
-        GO_ON.set()
-        worker.join(10)
-    finally:
-        GO_ON.set()
-    assert answers[0].status == 201 and record(runtime, two_steps, "k")["status"] == COMPLETED
-    assert record(runtime, two_steps, "k")["receipt_is_answer"] is False  # reopened before the purge
-
-
-def test_a_duplicate_during_the_work_after_the_commit_gets_in_progress(runtime):
-    AFTER_COMMIT.clear()
-    GO_ON.clear()
-    worker = threading.Thread(target=lambda: call(runtime, two_steps, "/two", "k"))
-    worker.start()
-    try:
-        assert AFTER_COMMIT.wait(10)
-        ledger(runtime, two_steps).reopen(ledger_lease(runtime, two_steps, "k"), moments.now())  # as the purge will
+        assert record(runtime, two_steps, "k")["receipt_is_answer"] is False  # not declared single_commit
+        assert ledger(runtime, two_steps).answer(two_steps.name, "k") is None  # committed, but not finished
         duplicate = call(runtime, two_steps, "/two", "k")
         assert duplicate.status == 409 and duplicate.body["error"] == "in_progress"
     finally:
         GO_ON.set()
         worker.join(10)
+    assert answers[0].status == 201 and record(runtime, two_steps, "k")["status"] == COMPLETED
     assert RUNS == ["k"]
 
 
-def ledger_lease(runtime, spec, key):
-    from runtime.idempotency import Lease
+def test_a_crash_between_the_commit_and_the_work_after_it_is_finished_by_a_take_over(runtime, clock):
+    """A receipt standing as the answer here would make the redelivery replay it and skip the rest for good."""
+    things = runtime.store(two_steps).db["things"]
+    things.insert_one({"_id": "gone-k"})
+    lease = claim(runtime, two_steps, "k", clock())
+    commit_under(runtime, two_steps, "k", lease, clock, doc_id="a-k")  # then the process dies
 
-    doc = record(runtime, spec, key)
-    return Lease(doc["_id"], doc["owner"], doc["version"], doc["attempts"])
+    assert call(runtime, two_steps, "/two", "k").body["error"] == "in_progress"  # the lease still runs
+    clock.now += timedelta(seconds=two_steps.timeout_seconds + 6)
+    GO_ON.set()
+    again = call(runtime, two_steps, "/two", "k")
+
+    assert again.status == 201 and RUNS == ["k"]  # re-run: its commit found the first receipt, the rest done
+    assert things.find_one({"_id": "gone-k"}) is None and things.find_one({"_id": "a-k"})["n"] == 1
+    assert record(runtime, two_steps, "k")["status"] == COMPLETED and record(runtime, two_steps, "k")["attempts"] == 2
+
+
+def test_a_single_commit_function_that_writes_again_fails_loudly(runtime):
+    runtime.store(misdeclared).db["things"].insert_one({"_id": "gone-k"})
+
+    assert call(runtime, misdeclared, "/misdeclared", "k").status == 500
+    assert record(runtime, misdeclared, "k")["status"] == FAILED  # a duplicate runs it again, never skips the rest
+    assert runtime.store(misdeclared).db["things"].find_one({"_id": "gone-k"}) is not None
 
 
 def digest(spec, key):
-    """The payload hash ``invoke`` computes for ``call(runtime, spec, "/things", key)``."""
+    """The payload hash ``invoke`` computes for ``call(runtime, spec, <its path>, key)``."""
     from runtime.idempotency import payload_hash
     from runtime.invoke import _payload, decode
 
-    event, request = decode(spec, RawHttp("POST", "/things", {"Idempotency-Key": key,
+    event, request = decode(spec, RawHttp("POST", spec.trigger.path, {"Idempotency-Key": key,
                                                                "Content-Type": "application/json"}, "", b'{"n": 1}'))
     return payload_hash(_payload(spec, event, request, None))
 
@@ -204,17 +217,18 @@ def digest(spec, key):
 def claim(runtime, spec, key, when):
     led = ledger(runtime, spec)
     led.ensure_indexes()
-    return led.claim(spec.name, key, digest(spec, key), when, spec.timeout_seconds + 5)
+    return led.claim(spec.name, key, digest(spec, key), when, spec.timeout_seconds + 5,
+                     receipt_is_answer=spec.single_commit)
 
 
-def commit_under(runtime, spec, key, lease, clock):
+def commit_under(runtime, spec, key, lease, clock, doc_id=None):
     """``create``'s commit as the attempt holding ``lease`` makes it (a worker the test stops wherever it likes)."""
     from runtime.context import Context
     from runtime.logs import invocation_log
 
     ctx = Context(spec=spec, config=runtime.config, now=clock(), log=invocation_log(spec.name, "t"), key=key,
                   store=runtime.store(spec), runtime=runtime, attempt=Attempt(ledger(runtime, spec), lease, spec.name, key))
-    reply = ctx.commit("things", {"_id": ctx.derived_id()}, {"$set": {"n": 1}}, upsert=True,
+    reply = ctx.commit("things", {"_id": doc_id or ctx.derived_id()}, {"$set": {"n": 1}}, upsert=True,
                        reply=Response(201, {"id": ctx.derived_id()}))
     return reply, ctx.attempt
 
@@ -228,18 +242,6 @@ def test_a_crash_right_after_the_commit_leaves_an_answer_that_duplicates_replay(
     assert RUNS == []
     clock.now += timedelta(minutes=5)  # long after the lease: still the receipt's answer, never a re-run
     assert call(runtime, create, "/things", "k").headers[REPLAY_HEADER] == "true" and RUNS == []
-
-
-def test_a_crash_during_the_work_after_the_commit_is_finished_by_a_take_over(runtime, clock):
-    _, attempt = commit_under(runtime, create, "k", claim(runtime, create, "k", clock()), clock)
-    attempt.before_write(clock())  # the next write reopened the record, then the process died
-
-    assert call(runtime, create, "/things", "k").body["error"] == "in_progress"  # the lease still runs
-    clock.now += timedelta(seconds=create.timeout_seconds + 6)
-    again = call(runtime, create, "/things", "k")
-
-    assert again.status == 201 and RUNS == ["k"]  # re-run: its commit found the first receipt, the rest redone
-    assert record(runtime, create, "k")["status"] == COMPLETED and record(runtime, create, "k")["attempts"] == 2
 
 
 def test_a_crash_before_the_commit_is_taken_over_once_the_lease_lapses(runtime, clock):

@@ -22,7 +22,8 @@ LIKE_DELETED = "interactions.like.deleted"
 RANKED = ["PUBLISHED", "COMPLETED", "CANCELLED"]
 
 
-@function("events-count-interactions", on_event(*KINDS, LIKE_DELETED), indexes=model.INDEXES)
+@function("events-count-interactions", on_event(*KINDS, LIKE_DELETED), indexes=model.INDEXES,
+          single_commit=True)
 def main(event, ctx):
     data = event.get_data() or {}
     event_id = data.get("eventId")

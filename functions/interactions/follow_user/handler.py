@@ -32,7 +32,7 @@ def read_follow(event, ctx) -> Follow:
 
 @function("interactions-follow-user", http("POST", "/users/{userId}/following"), auth="required", body=read_follow,
           request=model.FollowRequest,
-          emits=["interactions.follow.created"], indexes=model.INDEXES)
+          emits=["interactions.follow.created"], indexes=model.INDEXES, single_commit=True)
 def main(event, ctx):
     follower, followed_id = ctx.input.follower, ctx.input.followed_id
     pair = Pair(model.FOLLOWS, model.pair_id("follow", follower["_id"], followed_id),

@@ -30,7 +30,7 @@ def read_like(event, ctx) -> Like:
 
 @function("interactions-like-event", http("POST", "/events/{eventId}/likes"), auth="required", body=read_like,
           request=model.LikeRequest,
-          emits=["interactions.like.created"], indexes=model.INDEXES)
+          emits=["interactions.like.created"], indexes=model.INDEXES, single_commit=True)
 def main(event, ctx):
     liked, user_id = ctx.input.event, ctx.principal.user_id
     if liked.get("status") == "DRAFT":

@@ -17,7 +17,8 @@ def read_unfollow(event, ctx) -> str:
 
 
 @function("interactions-unfollow-user", http("DELETE", "/users/{userId}/following/{followedId}"), auth="required",
-          body=read_unfollow, emits=["interactions.follow.deleted"], indexes=model.INDEXES)
+          body=read_unfollow, emits=["interactions.follow.deleted"], indexes=model.INDEXES,
+          single_commit=True)
 def main(event, ctx):
     pair = Pair(model.FOLLOWS, model.pair_id("follow", ctx.principal.user_id, ctx.input))
     done = switch(ctx, pair, False, reply=model.message(200, "Follow removed successfully"),

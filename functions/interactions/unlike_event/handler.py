@@ -20,7 +20,7 @@ def read_unlike(event, ctx) -> str:
 
 
 @function("interactions-unlike-event", http("DELETE", "/events/{eventId}/likes/{userId}"), auth="required",
-          body=read_unlike, emits=["interactions.like.deleted"], indexes=model.INDEXES)
+          body=read_unlike, emits=["interactions.like.deleted"], indexes=model.INDEXES, single_commit=True)
 def main(event, ctx):
     event_id, user_id = ctx.input, ctx.principal.user_id
     pair = Pair(model.LIKES, model.pair_id("like", event_id, user_id))
