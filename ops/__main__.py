@@ -48,7 +48,8 @@ def parser() -> argparse.ArgumentParser:
     seed.add_argument("--organizations", type=int, default=3)
     seed.add_argument("--members", type=int, default=6)
     seed.add_argument("--events", type=int, default=2, help="events per organization (default 2)")
-    seed.add_argument("--conversations", type=int, default=2, help="members who write to an organization")
+    seed.add_argument("--conversations", type=int,
+                      help="members who write to an organization (default 2, or every member when fewer)")
     seed.add_argument("--patience", type=float, default=30.0,
                       help="seconds a call waits for another group to catch up before it gives up (default 30)")
 

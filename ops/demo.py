@@ -63,7 +63,7 @@ class Plan:
     organizations: int = 3
     members: int = 6
     events_per_organization: int = 2
-    conversations: int = 2
+    conversations: int | None = None  # None: two, or every member when fewer
 
     def __post_init__(self):
         problems = []
@@ -74,7 +74,7 @@ class Plan:
                 problems.append(f"{name} must be 1-50")
         if not 0 <= self.events_per_organization <= len(EVENTS):
             problems.append(f"events per organization must be 0-{len(EVENTS)}")
-        if not 0 <= self.conversations <= self.members:
+        if not 0 <= self.conversation_count <= self.members:
             problems.append("conversations must be 0..members (each is one member writing to an organization)")
         if problems:
             raise PlanError("; ".join(problems))
@@ -102,9 +102,13 @@ class Plan:
         count = self.organizations * self.events_per_organization
         return [(m, (m + k) % count) for m in range(self.members) for k in range(min(2, count))]
 
+    @property
+    def conversation_count(self) -> int:
+        return min(2, self.members) if self.conversations is None else self.conversations
+
     def chats(self) -> list[tuple[int, int]]:
         """(member, organization): a member asks, the organization answers."""
-        return [(m, m % self.organizations) for m in range(self.conversations)]
+        return [(m, m % self.organizations) for m in range(self.conversation_count)]
 
     @property
     def steps(self) -> int:
