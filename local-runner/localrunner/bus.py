@@ -185,6 +185,25 @@ class RabbitBus:
         finally:
             connection.close()
 
+    def depths(self, queue_names) -> dict[str, int | None]:
+        """``depth`` of each queue over one connection; ``None`` for a queue that is not declared (the broker
+        closes the channel of a passive declare that misses, so each miss costs a new channel)."""
+        import pika.exceptions
+
+        connection = self._connect()
+        found: dict[str, int | None] = {}
+        try:
+            channel = connection.channel()
+            for name in queue_names:
+                try:
+                    found[name] = channel.queue_declare(name, passive=True).method.message_count
+                except pika.exceptions.ChannelClosedByBroker:
+                    found[name] = None
+                    channel = connection.channel()
+        finally:
+            connection.close()
+        return found
+
     def replay_dead_letters(self, spec, limit: int | None = None) -> list[str]:
         """Move ``spec``'s dead letters back to its queue with their retry count reset, each confirmed on the queue
         before its dead-letter copy is acked (a replay that dies midway leaves a copy in one place or both, never
@@ -214,8 +233,37 @@ class RabbitBus:
             connection.close()
         return replayed
 
+    def peek_dead_letters(self, spec, limit: int | None = None) -> list[AmqpMessage]:
+        """The first ``limit`` (all when None) of ``spec``'s dead letters, left in place: the whole DLQ is passed
+        once, each message copied to its back (confirmed) before the original is acked, so it ends as it began, in
+        the same order. Not a requeue (nack): that counts as a delivery, and RabbitMQ 4's quorum queues drop a
+        message after 20 of them."""
+        import pika
+
+        dlq = f"{self.queue_name(spec)}.dlq"
+        connection = self._connect()
+        seen: list[AmqpMessage] = []
+        try:
+            channel = connection.channel()
+            channel.confirm_delivery()
+            for _ in range(channel.queue_declare(dlq, passive=True).method.message_count):
+                method, properties, body = channel.basic_get(dlq, auto_ack=False)
+                if method is None:  # replayed meanwhile
+                    break
+                headers = {k: v for k, v in (properties.headers or {}).items() if k != "x-delivery-count"}
+                channel.basic_publish("", dlq, body, pika.BasicProperties(
+                    content_type=properties.content_type, message_id=properties.message_id, headers=headers,
+                    timestamp=properties.timestamp, delivery_mode=2))
+                channel.basic_ack(method.delivery_tag)
+                if limit is None or len(seen) < limit:
+                    seen.append(AmqpMessage(method.routing_key, body, properties.content_type or "",
+                                            properties.message_id or "", headers))
+        finally:
+            connection.close()
+        return seen
+
     def dead_letters(self, spec) -> list[AmqpMessage]:
-        """Drain and return the DLQ (for tests and the operator's inspection)."""
+        """Drain and return the DLQ (for tests; operators list with ``peek_dead_letters``, which consumes nothing)."""
         connection = self._connect()
         out = []
         try:

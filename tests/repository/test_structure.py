@@ -17,7 +17,7 @@ from runtime.errors import CATALOGUE
 ROOT = Path(__file__).resolve().parents[2]
 MAX_MODULE_LINES = 400
 PACKAGES = {"runtime": ROOT / "runtime", "functions": ROOT / "functions", "events": ROOT / "events",
-            "deploy": ROOT / "deploy", "localrunner": ROOT / "local-runner" / "localrunner"}
+            "deploy": ROOT / "deploy", "localrunner": ROOT / "local-runner" / "localrunner", "ops": ROOT / "ops"}
 
 
 def python_files() -> list[Path]:
