@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from localrunner import datadir  # standard library only, like this script
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 27117
 DEFAULT_SNAPSHOT_SECONDS = 2.0
@@ -39,7 +41,7 @@ class Snapshots:
         self.client, self.engine = client, engine
         self.path = data_dir / store_snapshot.SNAPSHOT_FILE
         self._saved_version: int | None = None
-        self._lock = store_snapshot.lock_data_dir(data_dir)
+        self._lock = datadir.hold_lock(data_dir, "store stand-in")
 
     def _version(self) -> int | None:
         # The memory engine counts every published change (writes, index and collection changes; reads leave it
@@ -59,7 +61,7 @@ class Snapshots:
         if version is not None and version == self._saved_version:
             return False
         dumps = await self._snapshot.dump(self.client)  # writes meanwhile move the version on: saved next time
-        await asyncio.to_thread(lambda: self._snapshot.write_atomically(self.path, self._snapshot.encode(dumps)))
+        await asyncio.to_thread(lambda: datadir.write_atomically(self.path, self._snapshot.encode(dumps)))
         self._saved_version = version
         return True
 
@@ -99,12 +101,15 @@ async def serve(host: str, port: int, data_dir: Path | None = None,
     async with AsyncMongoClient(engine) as client:
         snapshots = None
         if data_dir is not None:
-            import store_snapshot
+            from store_snapshot import SnapshotError
 
             try:
                 snapshots = Snapshots(client, engine, data_dir)
                 await snapshots.load()
-            except store_snapshot.SnapshotError as exc:
+            except datadir.DataDirInUse as exc:
+                say(str(exc))
+                return 4
+            except SnapshotError as exc:
                 say(f"{exc}; move it away or start afresh (scripts/run --fresh)")
                 return 4
         server = AsyncMongoEcoProxyServer(client=client, host=host, port=port)

@@ -8,15 +8,11 @@ protocol uses (``mongoeco.wire.bson_bridge``), so a document comes back exactly 
 datetimes, ObjectIds, binary, 64-bit integers, nested documents and arrays.
 
 The file is a stream of BSON documents: a header, then per collection a description (database, name, options,
-indexes, document count) followed by that many documents. It is written to a temporary file, flushed to disk and
-renamed over the old one, so a crash at any moment leaves either the previous snapshot or the new one.
-A ``LOCK`` file in the directory, held for the stand-in's lifetime, keeps a second stand-in from sharing it.
+indexes, document count) followed by that many documents. It is replaced atomically (``localrunner.datadir``), so a crash
+at any moment leaves either the previous snapshot or the new one.
 """
 from __future__ import annotations
 
-import fcntl
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +21,6 @@ import bson
 from mongoeco.wire.bson_bridge import decode_wire_value, encode_wire_value
 
 SNAPSHOT_FILE = "store.bson"
-LOCK_FILE = "LOCK"
 FORMAT = "eventonight-store-snapshot"
 FORMAT_VERSION = 1
 SYSTEM_DATABASES = frozenset({"admin", "config", "local"})
@@ -33,7 +28,7 @@ INDEX_FIELDS_NOT_RECREATED = ("v", "ns")  # reported by listIndexes, refused or 
 
 
 class SnapshotError(Exception):
-    """A data directory that cannot be used: held by another stand-in, or a snapshot this code cannot read."""
+    """A snapshot this code cannot read."""
 
 
 @dataclass
@@ -43,18 +38,6 @@ class CollectionDump:
     options: dict[str, Any]
     indexes: list[dict[str, Any]]
     documents: list[dict[str, Any]]
-
-
-def lock_data_dir(data_dir: Path):
-    """Create ``data_dir`` and hold its lock for as long as the returned file stays open."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(data_dir / LOCK_FILE, "a+")  # noqa: SIM115 - held open for the process's lifetime
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise SnapshotError(f"{data_dir} is in use by another store stand-in (its {LOCK_FILE} is held)") from None
-    return handle
 
 
 async def dump(client) -> list[CollectionDump]:
@@ -120,25 +103,6 @@ async def restore(client, dumps: list[CollectionDump]) -> int:
         if item.indexes:
             await database.command({"createIndexes": item.name, "indexes": item.indexes})
     return restored
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves either the old file or the new one, whole."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)  # the rename itself survives a power cut
-    finally:
-        os.close(directory)
 
 
 def read(path: Path) -> list[CollectionDump]:
