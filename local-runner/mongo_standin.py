@@ -78,8 +78,17 @@ class Snapshots:
             except Exception as exc:  # noqa: BLE001 - a full disk must not stop the store: retried next interval
                 say(f"snapshot to {self.path} failed, retrying in {seconds} s: {exc!r}")
 
-    def close(self) -> None:
-        self._lock.close()
+    async def finish(self) -> int:
+        """The last snapshot, once no client can write any more; then the directory is free. Returns the exit code."""
+        try:
+            if await self.save_if_changed():
+                say(f"saved to {self.path}")
+            return 0
+        except Exception as exc:  # noqa: BLE001 - said plainly: the previous snapshot stays whole
+            say(f"the last snapshot to {self.path} failed, the one before stays: {exc!r}")
+            return 1
+        finally:
+            self._lock.close()
 
 
 async def serve(host: str, port: int, data_dir: Path | None = None,
@@ -125,13 +134,12 @@ async def serve(host: str, port: int, data_dir: Path | None = None,
         finally:
             stop.set()
             await server.close()
-            if saver is not None:
-                await saver
-                if await snapshots.save_if_changed():  # the writes since the last interval
-                    say(f"saved to {snapshots.path}")
-                snapshots.close()
+        code = 0
+        if saver is not None:
+            await saver
+            code = await snapshots.finish()
     say("stopped")
-    return 0
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,13 +29,13 @@ pytestmark = pytest.mark.skipif(not STORE_PYTHON.exists(),
 class StandIn:
     """One stand-in process on a port the kernel picks, its data in ``data_dir`` (None: in memory)."""
 
-    def __init__(self, data_dir: Path | None):
-        self.data_dir = data_dir
+    def __init__(self, data_dir: Path | None, snapshot_seconds: float = SNAPSHOT_SECONDS):
+        self.data_dir, self.snapshot_seconds = data_dir, snapshot_seconds
 
     def __enter__(self) -> StandIn:
         command = [str(STORE_PYTHON), str(STANDIN), "--port", "0"]
         if self.data_dir is not None:
-            command += ["--data-dir", str(self.data_dir), "--snapshot-seconds", str(SNAPSHOT_SECONDS)]
+            command += ["--data-dir", str(self.data_dir), "--snapshot-seconds", str(self.snapshot_seconds)]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.process.stdout.readline()  # "ready <uri>", once it listens (the snapshot loaded)
         if not line.startswith("ready "):
@@ -79,7 +79,7 @@ def test_a_restart_keeps_documents_types_and_indexes(tmp_path):
                 "venue": {"city": "Cesena", "seats": [{"row": 1, "taken": False}], "geo": None},
                 "poster": Binary(b"\x00\x01\xff", 0), "card": Binary(uuid.uuid4().bytes, 4), "views": Int64(2**40),
                 "ratio": 0.25, "tags": ["party", "live"]}
-    with StandIn(tmp_path) as first:
+    with StandIn(tmp_path, snapshot_seconds=3600) as first:  # no interval passes: only the SIGTERM saves
         events = first.client.shop.events
         events.create_index([("slug", ASCENDING), ("day", DESCENDING)], unique=True, name="slug_day")
         events.create_index("expiresAt", expireAfterSeconds=3600, name="expiry")

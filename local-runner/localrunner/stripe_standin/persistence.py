@@ -6,6 +6,7 @@ and failure switches are not state. Saved by :class:`~localrunner.datadir.Autosa
 """
 from __future__ import annotations
 
+import copy
 import time
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,13 @@ FORMAT_VERSION = 1
 
 
 def standin_state(standin) -> dict[str, Any]:
+    """A copy taken under the stand-in's lock: requests change these dicts while the copy is being encoded."""
     with standin._lock:
-        return {"version": FORMAT_VERSION, "sessions": standin.sessions, "line_items": standin.line_items,
-                "events": standin.events, "refunds": standin.refunds, "charges": standin.charges,
-                "idempotency": standin._idempotency,
-                "owed_deliveries": sorted([event_id, attempt] for _, event_id, attempt in standin._queue)}
+        return copy.deepcopy({
+            "version": FORMAT_VERSION, "sessions": standin.sessions, "line_items": standin.line_items,
+            "events": standin.events, "refunds": standin.refunds, "charges": standin.charges,
+            "idempotency": standin._idempotency,
+            "owed_deliveries": sorted([event_id, attempt] for _, event_id, attempt in standin._queue)})
 
 
 def restore_standin(standin, state: dict[str, Any], origin: Path) -> None:
