@@ -119,6 +119,13 @@ class LocalPlatform:
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
     def start(self) -> LocalPlatform:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # a failed start leaves nothing running, and its data directory free
+            raise
+
+    def _start(self) -> LocalPlatform:
         s = self.settings
         if s.data_dir is not None:
             self._data_lock = datadir.hold_lock(s.data_dir / "platform", "local platform")

@@ -5,6 +5,7 @@ unpublished is published by the next run and accepted by its consumer. The store
 restart is tests/store/test_persistence.py."""
 from __future__ import annotations
 
+import socket
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -62,10 +63,11 @@ def test_a_restarted_platform_keeps_accounts_tokens_and_keys(tmp_path, mongo_uri
         second.stop(remove=True)
 
 
-def test_one_platform_per_data_dir(tmp_path, mongo_uri):
-    def settings():
-        return Settings(namespace=f"rs{uuid.uuid4().hex[:10]}", mongo_uri=mongo_uri, port=free_port(),
-                        idp_port=free_port(), stripe=False, schedules=False, socket_replicas=0, data_dir=tmp_path)
+def test_one_platform_per_data_dir_and_a_failed_start_frees_it(tmp_path, mongo_uri):
+    def settings(**overrides):
+        return Settings(**{"namespace": f"rs{uuid.uuid4().hex[:10]}", "mongo_uri": mongo_uri, "port": free_port(),
+                           "idp_port": free_port(), "stripe": False, "schedules": False, "socket_replicas": 0,
+                           "data_dir": tmp_path, **overrides})
 
     first = LocalPlatform(settings()).start()
     try:
@@ -73,3 +75,8 @@ def test_one_platform_per_data_dir(tmp_path, mongo_uri):
             LocalPlatform(settings()).start()
     finally:
         first.stop(remove=True)
+    with socket.socket() as taken:  # the identity provider's port is taken: this start fails half-way
+        taken.bind(("127.0.0.1", 0))
+        with pytest.raises(OSError):
+            LocalPlatform(settings(idp_port=taken.getsockname()[1])).start()
+    LocalPlatform(settings()).start().stop(remove=True)  # and left the directory free
