@@ -76,8 +76,13 @@ _transports: dict[str, Callable[[str, str], object]] = {}
 
 def register_transport(scheme: str, factory: Callable[[str, str], object]) -> None:
     """Serve ``<scheme>://`` URLs with another publisher, made by ``factory(url, exchange)`` (the local runner's
-    in-memory bus registers ``memory``); anything else is AMQP through pika."""
-    _transports[scheme] = factory
+    in-memory bus registers ``memory``); anything else is AMQP through pika. Publishers an earlier factory made for
+    the scheme are forgotten: they were another platform's (a local platform restarted in the same process would
+    otherwise publish into the bus of the one before)."""
+    with _publishers_lock:
+        _transports[scheme] = factory
+        for key in [key for key in _publishers if key[0].split(":", 1)[0] == scheme]:
+            del _publishers[key]
 
 
 def publisher_for(amqp_url: str, exchange: str = DEFAULT_EXCHANGE):

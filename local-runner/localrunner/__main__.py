@@ -5,6 +5,7 @@ import argparse
 import os
 import signal
 import threading
+from pathlib import Path
 
 from runtime import logs
 
@@ -29,6 +30,11 @@ def main(argv=None) -> None:
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     up.add_argument("--idp-port", type=int, default=int(os.environ.get("IDP_PORT", "8180")))
+    up.add_argument("--stripe-port", type=int, default=int(os.environ.get("STRIPE_PORT", "8181")),
+                    help="the Stripe stand-in's port (default 8181: fixed, as orders keep their checkout page's URL)")
+    up.add_argument("--data-dir", type=Path, default=None,
+                    help="keep the identity provider's accounts, the Stripe stand-in's sessions and the event-signing "
+                         "key here across restarts (scripts/run: .data; default: in memory)")
     up.add_argument("--socket-replicas", type=int, default=int(os.environ.get("SOCKET_REPLICAS", "1")),
                     help="replicas of the Socket.IO service behind the gateway (default 1; 0: none)")
     up.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "0")),
@@ -60,7 +66,8 @@ def main(argv=None) -> None:
         parser.error("MONGO_URI is not set: use scripts/run, which starts the embedded store, or point it at MongoDB")
     settings = Settings(platform=args.platform, mongo_uri=mongo_uri, amqp_url=os.environ.get("AMQP_URL") or None,
                         s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,
-                        host=args.host, port=args.port, idp_port=args.idp_port, socket_replicas=args.socket_replicas,
+                        host=args.host, port=args.port, idp_port=args.idp_port, stripe_port=args.stripe_port,
+                        data_dir=args.data_dir, socket_replicas=args.socket_replicas,
                         workers=args.workers, worker_groups=tuple(g for g in args.worker_groups.split(",") if g))
     if settings.workers and not settings.amqp_url:
         parser.error("--workers needs RabbitMQ: set AMQP_URL (the in-memory bus lives in one process)")
@@ -72,6 +79,9 @@ def main(argv=None) -> None:
         print(f"EvenToNight Functions: {len(running.specs)} functions, {args.platform} semantics, {bus}", flush=True)
         print(f"  gateway   http://<group>.localhost:{args.port}/ (e.g. http://users.localhost:{args.port}/health)")
         print(f"  identity  {running.idp.issuer}", flush=True)
+        if settings.data_dir is not None:
+            print(f"  data      {settings.data_dir} (kept across restarts; scripts/run --fresh starts empty)",
+                  flush=True)
         if running.pool is not None:
             served = ", ".join(settings.worker_groups) or "every group"
             print(f"  workers   {len(running.pool.workers)} processes competing for {served}", flush=True)

@@ -15,6 +15,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from runtime import envelope
 from runtime.broker import register_transport
@@ -24,6 +25,7 @@ from runtime.process import reset_default_runtime
 from runtime.registry import discover
 from runtime.signing import KeyRing
 
+from . import datadir
 from . import idp as idp_module
 from .bus import DEFAULT_BACKOFF_MS, MemoryBus, RabbitBus
 from .gateway import create_app
@@ -35,12 +37,32 @@ log = logging.getLogger("localrunner")
 MEMORY_URL = "memory://local"
 USERS_SERVICE_SECRET = "users-service-secret"  # the dev IdP's confidential client (idp.DEFAULT_CLIENTS)
 S3_DEV_KEY = "minioadmin"  # scripts/s3-standin's development access and secret key
+SIGNING_KEYS_FILE = "event-signing-keys"  # under <data_dir>/platform, in the secret's own format
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def new_signing_secret() -> str:
+    return f"local-{secrets.token_hex(4)}:{secrets.token_urlsafe(32)}"
+
+
+def signing_secret_in(directory: Path) -> str:
+    """The event-signing key kept in ``directory`` (made on first use). Events are signed as they are published,
+    so an outbox entry left unpublished is signed by whichever run publishes it; but an event already on a durable
+    RabbitMQ queue when the platform stops carries the old run's signature, and only the same key verifies it."""
+    path = directory / SIGNING_KEYS_FILE
+    if not path.exists():
+        datadir.write_atomically(path, new_signing_secret().encode())
+    secret = path.read_text().strip()
+    try:
+        KeyRing.parse(secret)  # a damaged file says so here, not as every event refused
+    except ValueError as exc:
+        raise ValueError(f"{path} is damaged ({exc}): move it away or start afresh (scripts/run --fresh)") from None
+    return secret
 
 
 def cron_period_seconds(cron: str) -> float:
@@ -71,6 +93,7 @@ class Settings:
     socket_replicas: int = 0  # replicas of the Socket.IO service (realtime/), each a process behind the gateway
     workers: int = 0  # 0: functions run in the gateway's process; N: N competing worker processes (needs RabbitMQ)
     worker_groups: tuple[str, ...] = ()  # the groups the workers serve (empty: all); the rest stay in-process
+    data_dir: Path | None = None  # None: the IdP, Stripe and signing keys live in memory; else kept there (datadir)
 
 
 class LocalPlatform:
@@ -78,7 +101,9 @@ class LocalPlatform:
         self.settings = settings
         self.specs = discover()
         # A fresh signing key per platform: events from anywhere else (another run, a test's forgery) do not verify.
-        self.signing_secret = f"local-{secrets.token_hex(4)}:{secrets.token_urlsafe(32)}"
+        # With a data directory the key is the one kept there (start()): see signing_secret_in.
+        self.signing_secret = new_signing_secret()
+        self._data_lock = None  # held on <data_dir>/platform while running
         self.platform = make_platform(settings.platform)
         self.bus = None
         self.idp = None
@@ -94,8 +119,19 @@ class LocalPlatform:
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
     def start(self) -> LocalPlatform:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # a failed start leaves nothing running, and its data directory free
+            raise
+
+    def _start(self) -> LocalPlatform:
         s = self.settings
-        self.idp = idp_module.serve(host=s.host, port=s.idp_port)
+        if s.data_dir is not None:
+            self._data_lock = datadir.hold_lock(s.data_dir / "platform", "local platform")
+            self.signing_secret = signing_secret_in(s.data_dir / "platform")
+        self.idp = idp_module.serve(host=s.host, port=s.idp_port,
+                                    state_dir=s.data_dir / "idp" if s.data_dir is not None else None)
         amqp_url = s.amqp_url or MEMORY_URL
         env = {"MONGO_URI": s.mongo_uri, "AMQP_URL": amqp_url, "OIDC_ISSUER": self.idp.issuer,
                "DATABASE_PREFIX": f"{s.namespace}_", "EVENT_EXCHANGE": s.namespace,
@@ -152,6 +188,9 @@ class LocalPlatform:
             self.stripe.stop()
         if remove:
             self._remove_data()
+        if self._data_lock is not None:
+            self._data_lock.close()
+            self._data_lock = None
         self._restore_environ()
 
     def _restore_environ(self) -> None:
@@ -191,7 +230,8 @@ class LocalPlatform:
         from .stripe_standin import DEV_SECRET_KEY, DEV_WEBHOOK_SECRET, StripeStandIn
 
         self.stripe = StripeStandIn(host=s.host, port=s.stripe_port, webhook_url=f"{self.url}/webhooks/stripe",
-                                    webhook_headers={"Host": "ticketing.localhost"}).start()
+                                    webhook_headers={"Host": "ticketing.localhost"},
+                                    state_dir=s.data_dir / "stripe" if s.data_dir is not None else None).start()
         return {**env, "STRIPE_API_BASE": self.stripe.url, "SECRET_STRIPE_SECRET_KEY": DEV_SECRET_KEY,
                 "SECRET_STRIPE_WEBHOOK_SECRET": DEV_WEBHOOK_SECRET}
 

@@ -1,7 +1,8 @@
 """The development identity provider: Keycloak's paths, token layout, JWKS and the admin calls we use (design §8).
 
 Keycloak cannot run here, and the mocks that exist lack the password grant, the admin API or a Keycloak-shaped
-token (standins §3.1), so this is our own, small and in memory. It imitates Keycloak ≥ 17 (no ``/auth`` prefix).
+token (standins §3.1), so this is our own, small and in memory (given a data directory, as ``scripts/run`` does,
+it also keeps its state on disk: :mod:`.persistence`). It imitates Keycloak ≥ 17 (no ``/auth`` prefix).
 One module per role, each layer building on the one below:
 
 * :mod:`.keys`: RS256 ``sig`` keys by generation plus an RSA-OAEP ``enc`` key, and the JWKS Keycloak lists.
@@ -12,6 +13,7 @@ One module per role, each layer building on the one below:
   ``userinfo`` under ``/realms/{realm}``.
 * :mod:`.admin`: the admin REST API under ``/admin/realms/{realm}`` (users, realm roles, role mappings).
 * :mod:`.server`: :class:`IdentityProvider` (all of the above as one Starlette app) and :func:`serve`.
+* :mod:`.persistence`: the realm's state in a data directory, loaded at start and kept up to date.
 
 Tests reach in through :class:`IdentityProvider` (``keys.rotate()``, ``mint(...)``, ``add_user(...)``); the
 production code only ever talks HTTP to it, exactly as to Keycloak.

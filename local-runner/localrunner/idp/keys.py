@@ -39,6 +39,20 @@ class SigningKey:
                 .not_valid_after(now + dt.timedelta(days=3650)).sign(key, hashes.SHA256()))
         return cls(_b64url(secrets.token_bytes(24)), key, cert)
 
+    def export(self) -> dict[str, str]:
+        """The key as plain strings (PEM), for the provider's data directory (:mod:`.persistence`)."""
+        pem = self.private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                             serialization.NoEncryption())
+        return {"kid": self.kid, "private_key": pem.decode("ascii"),
+                "certificate": self.certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")}
+
+    @classmethod
+    def imported(cls, state: dict[str, str]) -> SigningKey:
+        key = serialization.load_pem_private_key(state["private_key"].encode("ascii"), password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ValueError(f"key {state['kid']} is not an RSA key")
+        return cls(state["kid"], key, x509.load_pem_x509_certificate(state["certificate"].encode("ascii")))
+
     def jwk(self, alg: str, use: str) -> dict[str, Any]:
         numbers = self.private_key.public_key().public_numbers()
         der = self.certificate.public_bytes(serialization.Encoding.DER)
@@ -78,6 +92,18 @@ class Keys:
 
     def find(self, kid: str | None) -> SigningKey | None:
         return next((k for k in self._signing if k.kid == kid), None)
+
+    def export(self) -> dict[str, Any]:
+        with self._lock:
+            return {"signing": [k.export() for k in self._signing], "encryption": self._encryption.export()}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take the keys of an earlier run: tokens it signed verify again."""
+        signing = [SigningKey.imported(k) for k in state["signing"]]
+        if not signing:
+            raise ValueError("no signing key")
+        with self._lock:
+            self._signing, self._encryption = signing, SigningKey.imported(state["encryption"])
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [k.jwk("RS256", "sig") for k in reversed(self._signing)]

@@ -8,16 +8,19 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..datadir import Autosave
 from .admin import AdminApi
 from .errors import AdminError, OAuthError
 from .keys import Keys
 from .oidc import OidcEndpoints
+from .persistence import persist
 
 
 class IdentityProvider(OidcEndpoints, AdminApi):
@@ -39,8 +42,8 @@ class IdentityProvider(OidcEndpoints, AdminApi):
 class ServedIdp:
     """A running provider: ``url`` (the base, without ``/realms``), ``issuer``, ``idp`` and ``stop()``."""
 
-    def __init__(self, idp: IdentityProvider, server: Any, thread: threading.Thread):
-        self.idp, self._server, self._thread = idp, server, thread
+    def __init__(self, idp: IdentityProvider, server: Any, thread: threading.Thread, saver: Autosave | None = None):
+        self.idp, self._server, self._thread, self._saver = idp, server, thread, saver
         self.url = idp.base_url
         self.issuer = idp.issuer
 
@@ -54,6 +57,8 @@ class ServedIdp:
     def stop(self, timeout: float = 5.0) -> None:
         self._server.should_exit = True
         self._thread.join(timeout)
+        if self._saver is not None:
+            self._saver.stop()  # after the last request: nothing it changed is lost
 
     def __enter__(self) -> ServedIdp:
         return self
@@ -62,8 +67,9 @@ class ServedIdp:
         self.stop()
 
 
-def serve(host: str = "127.0.0.1", port: int = 0, **options: Any) -> ServedIdp:
-    """Run a provider under uvicorn in a daemon thread; ``port=0`` picks a free port. Returns once it accepts."""
+def serve(host: str = "127.0.0.1", port: int = 0, state_dir: Path | None = None, **options: Any) -> ServedIdp:
+    """Run a provider under uvicorn in a daemon thread; ``port=0`` picks a free port. Returns once it accepts.
+    With ``state_dir`` its accounts, sessions and keys are loaded from there and kept there (:mod:`.persistence`)."""
     import uvicorn
 
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
@@ -72,6 +78,11 @@ def serve(host: str = "127.0.0.1", port: int = 0, **options: Any) -> ServedIdp:
     bound_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     idp = IdentityProvider(f"http://{shown_host}:{bound_port}", **options)
+    try:
+        saver = persist(idp, state_dir) if state_dir is not None else None
+    except BaseException:
+        sock.close()
+        raise
     server = uvicorn.Server(uvicorn.Config(idp.app, log_level="warning", access_log=False, lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"idp-{bound_port}", daemon=True)
     thread.start()
@@ -80,4 +91,4 @@ def serve(host: str = "127.0.0.1", port: int = 0, **options: Any) -> ServedIdp:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("identity provider did not start")
         time.sleep(0.01)
-    return ServedIdp(idp, server, thread)
+    return ServedIdp(idp, server, thread, saver)

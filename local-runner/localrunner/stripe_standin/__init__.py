@@ -10,6 +10,7 @@ the ``{"error": {...}}`` envelope). One module per role, each layer building on 
 * :mod:`.hosted`: the hosted page at the session's ``url`` with "Pay" and "Cancel" (303 to the success/cancel URL).
 * :mod:`.api`: the ``/v1`` HTTP API, API-key check and idempotency keys.
 * :mod:`.server`: :class:`StripeStandIn`, the state and the HTTP server and delivery thread.
+* :mod:`.persistence`: the state in a data directory (``state_dir``), loaded at start and kept up to date.
 
 Test controls are plain methods (the tests hold the object): ``fail_creates``, ``pay``, ``expire_now``,
 ``deliveries``, ``resend``, ``pause_webhooks``.

@@ -7,9 +7,11 @@ import logging
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from .api import Api
+from .persistence import persist
 from .webhooks import DEFAULT_RETRY_SECONDS
 
 log = logging.getLogger("localrunner.stripe")
@@ -22,8 +24,10 @@ class StripeStandIn(Api):
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, api_key: str = DEV_SECRET_KEY,
                  webhook_secret: str = DEV_WEBHOOK_SECRET, webhook_url: str | None = None,
                  webhook_headers: dict[str, str] | None = None,
-                 retry_seconds: tuple[float, ...] = DEFAULT_RETRY_SECONDS):
+                 retry_seconds: tuple[float, ...] = DEFAULT_RETRY_SECONDS, state_dir: Path | None = None):
         self.host, self.port = host, port
+        self.state_dir = state_dir  # None: in memory; else loaded from and saved to there (.persistence)
+        self._saver = None
         self.api_key, self.webhook_secret = api_key, webhook_secret
         self.webhook_url, self.webhook_headers = webhook_url, dict(webhook_headers or {})
         self.retry_seconds = retry_seconds
@@ -75,6 +79,12 @@ class StripeStandIn(Api):
         self._server = ThreadingHTTPServer((self.host, self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
+        if self.state_dir is not None:
+            try:
+                self._saver = persist(self, self.state_dir)  # once the url is known: sessions' pages point at it
+            except BaseException:
+                self._server.server_close()
+                raise
         for target, name in ((self._server.serve_forever, "stripe-standin"), (self._deliver_loop, "stripe-webhooks")):
             thread = threading.Thread(target=target, daemon=True, name=name)
             thread.start()
@@ -88,6 +98,8 @@ class StripeStandIn(Api):
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+        if self._saver is not None:
+            self._saver.stop()
 
     @property
     def url(self) -> str:
