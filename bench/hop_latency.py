@@ -212,7 +212,7 @@ def delete_exchange(name: str) -> None:
 
 def function_queues(spec, bus) -> list[str]:
     name = bus.queue_name(spec)
-    return [name, f"{name}.dlq"] + [f"{name}.retry.{delay}ms" for delay in bus.backoff_ms]
+    return [name, f"{name}.dlq"] + [f"{name}.retry.{delay}ms" for delay in bus.schedule(spec)]
 
 
 def remove_stale_queues() -> None:

@@ -96,8 +96,18 @@ def knative_service(spec: FunctionSpec) -> dict[str, Any]:
     }
 
 
-def delivery(timeout_seconds: int | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"retry": DELIVERY_RETRY, "backoffPolicy": DELIVERY_BACKOFF_POLICY,
+def retries_past_lease(spec: FunctionSpec) -> int:
+    """``DELIVERY_RETRY``, or more when a function's ledger lease outlasts them: exponential retries from 1 s wait
+    2**n - 1 s in all, and a redelivery after a crashed attempt meets its key in progress until the lease lapses,
+    so it must get to the take-over instead of the dead letters (as ``localrunner.bus.retry_schedule``)."""
+    retries = DELIVERY_RETRY
+    while spec.state_changing and 2 ** retries - 1 <= spec.lease_seconds:
+        retries += 1
+    return retries
+
+
+def delivery(timeout_seconds: int | None = None, retry: int = DELIVERY_RETRY) -> dict[str, Any]:
+    out: dict[str, Any] = {"retry": retry, "backoffPolicy": DELIVERY_BACKOFF_POLICY,
                            "backoffDelay": DELIVERY_BACKOFF_DELAY, "deadLetterSink": service_ref(DEAD_LETTER_SERVICE)}
     if timeout_seconds is not None:
         out["timeout"] = f"PT{timeout_seconds}S"
@@ -111,7 +121,7 @@ def knative_triggers(spec: FunctionSpec) -> list[dict[str, Any]]:
         "metadata": metadata(trigger_name(spec.name, event_type), spec.group,
                              annotations={"rabbitmq.eventing.knative.dev/parallelism": str(TRIGGER_PARALLELISM)}),
         "spec": {"broker": BROKER_NAME, "filter": {"attributes": {"type": event_type}},
-                 "subscriber": service_ref(spec.name), "delivery": delivery(watchdog_timeouts(spec)[1])},
+                 "subscriber": service_ref(spec.name), "delivery": delivery(watchdog_timeouts(spec)[1], retries_past_lease(spec))},
     } for event_type in event_types(spec)]
 
 

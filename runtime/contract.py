@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
+from .config import LEASE_MARGIN_SECONDS
+
 if TYPE_CHECKING:  # pragma: no cover
     from cloudevents.core.base import BaseCloudEvent
 
@@ -181,6 +183,12 @@ class FunctionSpec:
     @property
     def group(self) -> str:
         return self.name.split("-", 1)[0]
+
+    @property
+    def lease_seconds(self) -> int:
+        """How long a claimed idempotency key stays with its attempt: the platform cuts the call off before. A crashed
+        attempt's key is taken over only after this, so a trigger's retries must last longer (``retry_schedule``)."""
+        return self.timeout_seconds + LEASE_MARGIN_SECONDS
 
     def __post_init__(self) -> None:
         problems = []

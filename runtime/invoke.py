@@ -22,7 +22,6 @@ import events as catalogue
 
 from . import envelope, logs
 from .auth import bearer_token
-from .config import LEASE_MARGIN_SECONDS
 from .context import Context
 from .contract import EventTrigger, FunctionSpec, HttpRequest, HttpTrigger, Response, ScheduleTrigger
 from .dates import to_store_precision
@@ -173,7 +172,7 @@ def run(spec: FunctionSpec, event: CloudEvent, request: HttpRequest | None, runt
 
     ledger = runtime.ledger(store)
     digest = payload_hash(_payload(spec, event, request, principal))
-    lease_seconds = spec.timeout_seconds + LEASE_MARGIN_SECONDS  # the platform cuts the call off before
+    lease_seconds = spec.lease_seconds
     claim = ledger.claim(spec.name, key, digest, wall, lease_seconds, receipt_is_answer=spec.single_commit)
     if isinstance(claim, Replay):
         log.info("replayed stored reply")

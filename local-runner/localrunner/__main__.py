@@ -50,6 +50,8 @@ def main(argv=None) -> None:
     worker.add_argument("--backoff-ms", required=True, help="the retry steps, e.g. 1000,2000,4000")
     worker.add_argument("--groups", default="")
     worker.add_argument("--consumers", type=int, default=1, help="consumer threads per event function")
+    worker.add_argument("--exact-backoff", action="store_true",
+                        help="retry exactly --backoff-ms, not past each function's lease (Settings.retry_past_leases)")
     args = parser.parse_args(argv)
 
     logs.configure(os.environ.get("LOG_LEVEL", "INFO"))
@@ -58,7 +60,7 @@ def main(argv=None) -> None:
 
         serve_worker(platform_name=args.platform, namespace=args.namespace, host=args.host, port_file=args.port_file,
                      amqp_url=os.environ["AMQP_URL"], backoff_ms=tuple(int(x) for x in args.backoff_ms.split(",")),
-                     consumers=args.consumers,
+                     consumers=args.consumers, retry_past_leases=not args.exact_backoff,
                      groups=tuple(g for g in args.groups.split(",") if g))
         return
     mongo_uri = os.environ.get("MONGO_URI")

@@ -84,6 +84,9 @@ class Settings:
     idp_port: int = 8180
     public_host: str | None = None  # the SPA's <HOST>; default localhost:<port>
     backoff_ms: tuple[int, ...] = DEFAULT_BACKOFF_MS
+    # retries of a function with a ledger outlast its lease (localrunner.bus.retry_schedule), as the generated
+    # Triggers' do; False: exactly backoff_ms (dead-letter tests that must not wait out a lease)
+    retry_past_leases: bool = True
     tick_seconds: float | None = None  # override every schedule's period (tests, demos)
     schedules: bool = True
     relay_seconds: float = 2.0  # how often the outbox relays sweep (their cron says every minute)
@@ -146,11 +149,12 @@ class LocalPlatform:
         reset_default_runtime()  # functions read their configuration afresh, as a new container would
         consumers = [spec for spec in self.specs if isinstance(spec.trigger, EventTrigger)]
         if s.amqp_url:
-            self.bus = RabbitBus(s.amqp_url, s.namespace, backoff_ms=s.backoff_ms)
+            self.bus = RabbitBus(s.amqp_url, s.namespace, backoff_ms=s.backoff_ms,
+                                 retry_past_leases=s.retry_past_leases)
         else:
             if s.workers:
                 raise ValueError("workers compete for RabbitMQ queues: set AMQP_URL (the in-memory bus is one process)")
-            self.bus = MemoryBus(backoff_ms=s.backoff_ms)
+            self.bus = MemoryBus(backoff_ms=s.backoff_ms, retry_past_leases=s.retry_past_leases)
             register_transport("memory", lambda url, exchange: self.bus)
         if s.workers:
             self.bus.declare_all(consumers)  # before any worker consumes or any function publishes

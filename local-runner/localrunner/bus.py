@@ -30,6 +30,18 @@ DELIVERY_LIMIT = 20
 PARALLELISM = 4  # concurrent deliveries per function, as the generated Knative Triggers' parallelism annotation
 
 
+def retry_schedule(backoff_ms: tuple[int, ...], spec, past_leases: bool = True) -> tuple[int, ...]:
+    """The delays between ``spec``'s redeliveries: ``backoff_ms``, and for a function with a ledger, doubled on from
+    its last step until they outlast the function's lease. A redelivery after a crashed attempt meets its key in
+    progress (409) until the lease lapses: it must get to the take-over, not to the dead letters
+    (``deploy/knative.py`` gives each Trigger as many retries). ``past_leases=False`` keeps ``backoff_ms`` as is."""
+    schedule = list(backoff_ms)
+    if past_leases and schedule and getattr(spec, "state_changing", False):
+        while sum(schedule) <= spec.lease_seconds * 1000:
+            schedule.append(schedule[-1] * 2)
+    return tuple(schedule)
+
+
 
 
 class RabbitBus:
@@ -37,10 +49,11 @@ class RabbitBus:
     Deliveries are therefore not FIFO, as on Knative with parallelism > 1: handlers order by ``sequence``."""
 
     def __init__(self, amqp_url: str, exchange: str, backoff_ms: tuple[int, ...] = DEFAULT_BACKOFF_MS,
-                 prefetch: int = 2, parallelism: int = PARALLELISM):
+                 prefetch: int = 2, parallelism: int = PARALLELISM, retry_past_leases: bool = True):
         self.amqp_url = amqp_url
         self.exchange = exchange
         self.backoff_ms = tuple(backoff_ms)
+        self.retry_past_leases = retry_past_leases
         self.prefetch = prefetch
         self.parallelism = parallelism
         self._stop = threading.Event()
@@ -59,6 +72,9 @@ class RabbitBus:
     def queue_name(self, spec) -> str:
         return f"{self.exchange}.{spec.name}"
 
+    def schedule(self, spec) -> tuple[int, ...]:
+        return retry_schedule(self.backoff_ms, spec, self.retry_past_leases)
+
     def declare(self, channel, spec) -> None:
         name = self.queue_name(spec)
         channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
@@ -68,7 +84,7 @@ class RabbitBus:
         channel.queue_declare(f"{name}.dlq", durable=True, arguments={"x-queue-type": "quorum"})
         for event_type in spec.trigger.types:
             channel.queue_bind(name, self.exchange, routing_key=event_type)
-        for delay in self.backoff_ms:
+        for delay in self.schedule(spec):
             channel.queue_declare(f"{name}.retry.{delay}ms", durable=True, arguments={
                 "x-message-ttl": delay, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": name})
 
@@ -79,7 +95,7 @@ class RabbitBus:
             channel = connection.channel()
             for spec in specs:
                 name = self.queue_name(spec)
-                for queue in (name, f"{name}.dlq", *(f"{name}.retry.{delay}ms" for delay in self.backoff_ms)):
+                for queue in (name, f"{name}.dlq", *(f"{name}.retry.{delay}ms" for delay in self.schedule(spec))):
                     channel.queue_delete(queue)
             if exchange:
                 channel.exchange_delete(self.exchange)
@@ -156,8 +172,9 @@ class RabbitBus:
         retries = int(headers.get("x-retries", 0))
         name = self.queue_name(spec)
         out_headers = {**headers, "x-original-routing-key": message.routing_key, "x-last-status": status}
-        if is_retryable_status(status) and retries < len(self.backoff_ms):
-            target = f"{name}.retry.{self.backoff_ms[retries]}ms"
+        schedule = self.schedule(spec)
+        if is_retryable_status(status) and retries < len(schedule):
+            target = f"{name}.retry.{schedule[retries]}ms"
             out_headers["x-retries"] = retries + 1
         else:
             target = f"{name}.dlq"
@@ -284,8 +301,9 @@ class MemoryBus:
 
     scheme = "memory"
 
-    def __init__(self, backoff_ms: tuple[int, ...] = DEFAULT_BACKOFF_MS):
+    def __init__(self, backoff_ms: tuple[int, ...] = DEFAULT_BACKOFF_MS, retry_past_leases: bool = True):
         self.backoff_ms = tuple(backoff_ms)
+        self.retry_past_leases = retry_past_leases
         self._subscriptions: list[tuple[object, queue.Queue]] = []
         self._dead: dict[str, list[AmqpMessage]] = {}
         self._stop = threading.Event()
@@ -318,8 +336,9 @@ class MemoryBus:
                 status = 500
             if 200 <= status < 300:
                 continue
-            if is_retryable_status(status) and retries < len(self.backoff_ms):
-                timer = threading.Timer(self.backoff_ms[retries] / 1000, inbox.put, args=((message, retries + 1),))
+            schedule = retry_schedule(self.backoff_ms, spec, self.retry_past_leases)
+            if is_retryable_status(status) and retries < len(schedule):
+                timer = threading.Timer(schedule[retries] / 1000, inbox.put, args=((message, retries + 1),))
                 timer.daemon = True
                 timer.start()
             else:

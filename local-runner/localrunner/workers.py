@@ -99,7 +99,8 @@ def worker_app(specs, platform, answered: Counter, lock: threading.Lock, ready: 
 
 
 def serve_worker(*, platform_name: str, namespace: str, host: str, port_file: str, amqp_url: str,
-                 backoff_ms: tuple[int, ...], consumers: int, groups: tuple[str, ...] = ()) -> None:
+                 backoff_ms: tuple[int, ...], consumers: int, groups: tuple[str, ...] = (),
+                 retry_past_leases: bool = True) -> None:
     """One worker process, until SIGTERM: consumers first (they declare nothing new: the gateway's process did),
     then the HTTP side on a port the kernel picks (written to ``port_file``: a port chosen by the parent could be
     taken meanwhile); ready once both run."""
@@ -124,7 +125,8 @@ def serve_worker(*, platform_name: str, namespace: str, host: str, port_file: st
             answered[spec.name] += 1
         return status
 
-    bus = RabbitBus(amqp_url, namespace, backoff_ms=backoff_ms, parallelism=consumers)
+    bus = RabbitBus(amqp_url, namespace, backoff_ms=backoff_ms, parallelism=consumers,
+                    retry_past_leases=retry_past_leases)
     listener = socket.socket()
     listener.bind((host, 0))
     server = uvicorn.Server(uvicorn.Config(worker_app(specs, platform, answered, lock, ready), log_level="warning",
@@ -231,6 +233,8 @@ class WorkerPool:
                        "--backoff-ms", ",".join(map(str, s.backoff_ms)), "--consumers", str(consumers)]
             if groups:
                 command += ["--groups", ",".join(groups)]
+            if not s.retry_past_leases:
+                command += ["--exact-backoff"]
             self.workers.append(Worker(name, s.host, port_file, command, {**env, "AMQP_URL": s.amqp_url}, groups))
         self._turn = itertools.count()
         self._stop = threading.Event()

@@ -16,6 +16,7 @@ from manifests_support import (
     container_of,
     docs_of,
     repo_files,
+    repo_specs,
     sample_files,
     schema_errors,
     stack_errors,
@@ -84,6 +85,23 @@ def test_render_event_function_with_two_types():
     assert container["readinessProbe"] == {"httpGet": {"path": "/health/readiness"}}
     assert not [d for d in docs if d["kind"] == "HTTPRoute"]
     assert not [d for d in docs if d["kind"] == "PingSource"]
+
+
+def test_every_triggers_retries_outlast_its_functions_lease():
+    """A redelivery after a crashed attempt meets the key in progress (409) until the lease lapses: the retries
+    (exponential from 1 s: 2**retry - 1 s in all) must reach the take-over, not the dead letters."""
+    leases = {spec.name: spec.lease_seconds for spec in repo_specs() if spec.state_changing}
+    files = repo_files()
+    short, longer = [], 0
+    for path in [p for p in files if p.startswith("knative/")]:
+        for doc in yaml.safe_load_all(files[path]):
+            if doc and doc["kind"] == "Trigger" and doc["spec"]["subscriber"]["ref"]["name"] in leases:
+                delivery, lease = doc["spec"]["delivery"], leases[doc["spec"]["subscriber"]["ref"]["name"]]
+                assert (delivery["backoffPolicy"], delivery["backoffDelay"]) == ("exponential", "PT1S")
+                if 2 ** delivery["retry"] - 1 <= lease:
+                    short.append(doc["metadata"]["name"])
+                longer += delivery["retry"] > 5
+    assert short == [] and longer > 0  # the 30 s and 60 s functions (35 s, 65 s leases) get 6 and 7
 
 
 def test_render_scheduled_function():

@@ -38,7 +38,8 @@ def platform(request, mongo_uri):
     """The whole platform with two Socket.IO replicas (overrides the conftest's for the modules importing it)."""
     settings = Settings(platform=request.param, namespace=f"t{uuid.uuid4().hex[:12]}", mongo_uri=mongo_uri,
                         amqp_url=AMQP_URL, s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL"), port=free_port(),
-                        idp_port=free_port(), backoff_ms=FAST_BACKOFF_MS, relay_seconds=0.5, socket_replicas=2,
+                        idp_port=free_port(), backoff_ms=FAST_BACKOFF_MS, retry_past_leases=False, relay_seconds=0.5,
+                        socket_replicas=2,
                         extra_env={"PRESENCE_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
                                    "PRESENCE_TTL_SECONDS": str(TTL_SECONDS),
                                    "NOTIFICATIONS_FANOUT_BATCH": str(FANOUT_BATCH)})

@@ -35,6 +35,7 @@ pytestmark = pytest.mark.faults
 CAPACITY, BUYERS, FANS, MIRRORED_FOLLOWERS = 10, 14, 4, 1000
 LOAD_SECONDS = 12.0  # buyers start evenly over this span
 SETTLE_SECONDS = 90.0
+STORE_PAUSE_SECONDS = 40.0
 
 
 @pytest.fixture(scope="module")
@@ -307,7 +308,10 @@ def test_a_paused_store_dead_letters_what_it_could_not_take_and_the_replay_lands
                 "avatar": "http://media.localhost/users/default.png", "bio": None, "interests": None,
                 "language": "en", "role": "member"}, sequence=1)
             publisher.close()
-            time.sleep(15.0)
+            # Longer than a 10 s function's whole retry schedule (19 s of delays past its lease, 8 attempts of about
+            # 2 s each against a frozen store): chat's and ticketing's mirrors dead-letter it. The 30 s functions'
+            # retries outlast the outage and land it themselves.
+            time.sleep(STORE_PAUSE_SECONDS)
         finally:
             rig.store.resume()
 

@@ -5,6 +5,23 @@ import os
 import uuid
 
 from localrunner.app import LocalPlatform, Settings, free_port
+from localrunner.bus import retry_schedule
+from runtime import function, on_event
+
+
+@function("events-test-long", on_event("event.updated"), timeout_seconds=30)
+def long_running(event, ctx):
+    return None
+
+
+def test_retries_of_a_function_with_a_ledger_outlast_its_lease():
+    # its lease is 35 s: a redelivery after a crashed attempt must reach the take-over, not the dead letters
+    assert retry_schedule((1000, 2000, 4000, 8000, 16000), long_running) == (1000, 2000, 4000, 8000, 16000, 32000)
+    assert retry_schedule((100, 300), long_running) == (100, 300, 600, 1200, 2400, 4800, 9600, 19200)
+    assert sum(retry_schedule((100, 300), long_running)) > long_running.lease_seconds * 1000
+    assert retry_schedule((100, 300), long_running, past_leases=False) == (100, 300)
+    query = function("events-test-query", on_event("event.updated"), state_changing=False)(long_running.main)
+    assert retry_schedule((100, 300), query) == (100, 300)  # no ledger, no lease to wait out
 
 
 def test_a_stopped_platform_leaves_the_environment_as_it_found_it(mongo_uri, monkeypatch):
