@@ -114,6 +114,8 @@ class LocalPlatform:
         self.realtime = None  # the Socket.IO service, when settings.socket_replicas
         self.pool = None  # the worker processes, when settings.workers (localrunner.workers)
         self._server = None
+        self._listener: socket.socket | None = None
+        self.port = settings.port  # the gateway's, once started (settings.port 0: the one the kernel picked)
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -130,6 +132,10 @@ class LocalPlatform:
 
     def _start(self) -> LocalPlatform:
         s = self.settings
+        # The gateway's port is held from the first moment (port 0: the kernel picks): a port only chosen free
+        # earlier can be taken meanwhile, e.g. as the local end of the broker connections made below.
+        self._listener = socket.create_server((s.host, s.port))
+        self.port = self._listener.getsockname()[1]
         if s.data_dir is not None:
             self._data_lock = datadir.hold_lock(s.data_dir / "platform", "local platform")
             self.signing_secret = signing_secret_in(s.data_dir / "platform")
@@ -139,7 +145,7 @@ class LocalPlatform:
         env = {"MONGO_URI": s.mongo_uri, "AMQP_URL": amqp_url, "OIDC_ISSUER": self.idp.issuer,
                "DATABASE_PREFIX": f"{s.namespace}_", "EVENT_EXCHANGE": s.namespace,
                "SECRET_EVENT_SIGNING_KEYS": self.signing_secret,
-               "PUBLIC_HOST": s.public_host or f"localhost:{s.port}",
+               "PUBLIC_HOST": s.public_host or f"localhost:{self.port}",
                "SECRET_KEYCLOAK_CLIENT_SECRET": USERS_SERVICE_SECRET, "S3_ENDPOINT_URL": s.s3_endpoint_url or "",
                "SECRET_S3_ACCESS_KEY": S3_DEV_KEY, "SECRET_S3_SECRET_KEY": S3_DEV_KEY,
                "USERS_URL": self.url, "USERS_HOST": "users.localhost",  # the events group's read-through
@@ -180,6 +186,8 @@ class LocalPlatform:
             self._server.should_exit = True
         for thread in self._threads:
             thread.join(timeout=5)
+        if self._listener is not None:
+            self._listener.close()
         if self.pool is not None:
             self.pool.stop()
         if self.realtime is not None:
@@ -241,7 +249,7 @@ class LocalPlatform:
 
     def _free_ports(self, count: int) -> list[int]:
         """Distinct free ports, none of them the gateway's or the IdP's (chosen but maybe not bound yet)."""
-        taken, ports = {self.settings.port, self.settings.idp_port}, []
+        taken, ports = {self.port, self.settings.idp_port}, []
         while len(ports) < count:
             port = free_port()
             if port not in taken:
@@ -251,7 +259,7 @@ class LocalPlatform:
 
     @property
     def url(self) -> str:
-        return f"http://{self.settings.host}:{self.settings.port}"
+        return f"http://{self.settings.host}:{self.port}"
 
     @property
     def signing_keys(self) -> KeyRing:
@@ -271,10 +279,10 @@ class LocalPlatform:
 
         proxy = self.realtime.proxy if self.realtime is not None else None
         functions = Split(self.pool, self.platform) if self.pool is not None else self.platform
-        config = uvicorn.Config(create_app(self.specs, functions, proxy), host=self.settings.host,
-                                port=self.settings.port, log_level="warning", lifespan="on")
+        config = uvicorn.Config(create_app(self.specs, functions, proxy), log_level="warning", lifespan="on")
         self._server = uvicorn.Server(config)
-        thread = threading.Thread(target=self._server.run, daemon=True, name="gateway")
+        thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._listener]}, daemon=True,
+                                  name="gateway")
         thread.start()
         self._threads.append(thread)
         deadline = time.monotonic() + 10

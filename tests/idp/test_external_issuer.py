@@ -28,7 +28,7 @@ CLIENTS = {c["clientId"]: {"secret": c.get("secret"), "manage_users": c["service
 def keycloak_and_platform(mongo_uri):
     environ = dict(os.environ)  # the platform exports its settings to the process, as a container's environment
     keycloak = serve("127.0.0.1", 0, clients=CLIENTS)
-    settings = Settings(namespace=f"extidp{uuid.uuid4().hex[:8]}", mongo_uri=mongo_uri, port=free_port(),
+    settings = Settings(namespace=f"extidp{uuid.uuid4().hex[:8]}", mongo_uri=mongo_uri, port=0,
                         idp_port=free_port(), stripe=False, schedules=False, socket_replicas=0,
                         extra_env=external_identity({"OIDC_ISSUER": keycloak.issuer, "UNRELATED": "x",
                                                      "SECRET_KEYCLOAK_CLIENT_SECRET": CLIENTS["users-service"]["secret"]}))

@@ -27,7 +27,7 @@ def platform(request, mongo_uri):
     clock-ahead pass, which moves only this process's clock)."""
     workers = 0 if request.config.getoption("--clock-ahead-days") else getattr(request.module, "PLATFORM_WORKERS", 0)
     settings = Settings(platform=request.param, namespace=f"t{uuid.uuid4().hex[:12]}", mongo_uri=mongo_uri,
-                        amqp_url=AMQP_URL, s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL"), port=free_port(),
+                        amqp_url=AMQP_URL, s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL"), port=0,
                         idp_port=free_port(), backoff_ms=FAST_BACKOFF_MS, retry_past_leases=False, relay_seconds=0.5,
                         workers=workers,
                         extra_env=dict(getattr(request.module, "PLATFORM_ENV", {})))

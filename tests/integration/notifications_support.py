@@ -37,7 +37,7 @@ AVATAR = "http://media.localhost/users/default.png"
 def platform(request, mongo_uri):
     """The whole platform with two Socket.IO replicas (overrides the conftest's for the modules importing it)."""
     settings = Settings(platform=request.param, namespace=f"t{uuid.uuid4().hex[:12]}", mongo_uri=mongo_uri,
-                        amqp_url=AMQP_URL, s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL"), port=free_port(),
+                        amqp_url=AMQP_URL, s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL"), port=0,
                         idp_port=free_port(), backoff_ms=FAST_BACKOFF_MS, retry_past_leases=False, relay_seconds=0.5,
                         socket_replicas=2,
                         extra_env={"PRESENCE_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
@@ -200,7 +200,7 @@ def replica_url(platform, index: int) -> str:
 
 def gateway(platform) -> tuple[str, dict[str, str]]:
     """The gateway's URL and the Host header the SPA's ``notifications.<host>`` gives."""
-    return platform.url, {"Host": f"notifications.localhost:{platform.settings.port}"}
+    return platform.url, {"Host": f"notifications.localhost:{platform.port}"}
 
 
 # ---- events as the producers publish them -------------------------------------------------------------------

@@ -20,7 +20,7 @@ FAST_BACKOFF_MS = (50, 100, 200)
 def start_platform(mongo_uri: str, **overrides) -> LocalPlatform:
     """One platform (knative semantics: ops talks HTTP and AMQP, the same on both) in a namespace of its own."""
     chosen = {"platform": "knative", "namespace": f"t{uuid.uuid4().hex[:12]}", "mongo_uri": mongo_uri,
-              "amqp_url": AMQP_URL, "s3_endpoint_url": os.environ.get("S3_ENDPOINT_URL"), "port": free_port(),
+              "amqp_url": AMQP_URL, "s3_endpoint_url": os.environ.get("S3_ENDPOINT_URL"), "port": 0,
               "idp_port": free_port(), "backoff_ms": FAST_BACKOFF_MS, "retry_past_leases": False, "relay_seconds": 0.5}
     settings = Settings(**{**chosen, **overrides})
     return LocalPlatform(settings).start()

@@ -49,7 +49,7 @@ def rig():
         broker.start()
         store.start()
         settings = Settings(platform="knative", namespace=f"f{uuid.uuid4().hex[:12]}", mongo_uri=store.uri,
-                            amqp_url=broker.url, s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL"), port=free_port(),
+                            amqp_url=broker.url, s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL"), port=0,
                             idp_port=free_port(), backoff_ms=(100, 300), relay_seconds=0.5, tick_seconds=2.0,
                             workers=3, extra_env={"NOTIFICATIONS_FANOUT_BATCH": "50", "STRIPE_MAX_NETWORK_RETRIES": "0",
                                                   "STRIPE_READ_TIMEOUT_SECONDS": "1",

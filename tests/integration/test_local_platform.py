@@ -29,7 +29,7 @@ def test_a_stopped_platform_leaves_the_environment_as_it_found_it(mongo_uri, mon
     monkeypatch.setenv("STRIPE_MAX_NETWORK_RETRIES", "2")
     monkeypatch.delenv("CHECKOUT_SESSION_GRACE_SECONDS", raising=False)
     before = dict(os.environ)
-    settings = Settings(namespace=f"env{uuid.uuid4().hex[:8]}", mongo_uri=mongo_uri, port=free_port(),
+    settings = Settings(namespace=f"env{uuid.uuid4().hex[:8]}", mongo_uri=mongo_uri, port=0,
                         idp_port=free_port(), stripe=False, schedules=False, socket_replicas=0,
                         extra_env={"STRIPE_MAX_NETWORK_RETRIES": "0", "CHECKOUT_SESSION_GRACE_SECONDS": "0"})
     platform = LocalPlatform(settings).start()

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(not os.environ.get("S3_ENDPOINT_URL"), reason="n
 def storage(platform):
     """The bucket as the platform's functions see it (same public URL)."""
     return storage_from_config(Config({"S3_ENDPOINT_URL": os.environ["S3_ENDPOINT_URL"],
-                                       "PUBLIC_HOST": f"localhost:{platform.settings.port}",
+                                       "PUBLIC_HOST": f"localhost:{platform.port}",
                                        "SECRET_S3_ACCESS_KEY": "minioadmin", "SECRET_S3_SECRET_KEY": "minioadmin"}))
 
 

@@ -84,7 +84,7 @@ def test_a_purchase_through_the_hosted_page_issues_tickets_with_scannable_qr_cod
     pdf = api.call("GET", "ticketing", f"/orders/{body['orderId']}/pdf", token=member.token)
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.headers["content-disposition"] == f'inline; filename="order-{body["orderId"]}.pdf"'
-    host = platform.settings.public_host or f"localhost:{platform.settings.port}"
+    host = platform.settings.public_host or f"localhost:{platform.port}"
     assert sorted(code for page in qr_codes(pdf.content) for code in page) == sorted(
         f"http://{host}/verify/{ticket_id}" for ticket_id in order["ticketIds"])
     assert all(len(page) == 1 for page in qr_codes(pdf.content))  # one ticket, one page, one code
