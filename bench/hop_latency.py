@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,8 @@ def configure_environment() -> None:
     os.environ["MONGO_URI"] = benchlib.mongo_uri()
     os.environ["AMQP_URL"] = benchlib.amqp_url()
     os.environ["LOG_LEVEL"] = "WARNING"
+    # the bench's own key: the function verifies every event as a deployed one does (runtime.signing)
+    os.environ.setdefault("SECRET_EVENT_SIGNING_KEYS", f"bench:{secrets.token_urlsafe(32)}")
 
 
 def exchange_of(run: str) -> str:
@@ -77,10 +80,12 @@ def connect():
 
 
 def updated_event(event_id: str):
+    """``event.updated`` signed as the events group's producer signs it."""
     from runtime import envelope
+    from runtime.signing import KeyRing
 
-    return envelope.to_amqp(envelope.new_event("event.updated", "/bench/hop", {"eventId": event_id,
-                                                                               "status": "COMPLETED"}))
+    event = envelope.new_event("event.updated", "/bench/hop", {"eventId": event_id, "status": "COMPLETED"})
+    return envelope.to_amqp(benchlib.signed(KeyRing.parse(os.environ["SECRET_EVENT_SIGNING_KEYS"]), event))
 
 
 def event_id_of(body: bytes) -> str:

@@ -167,7 +167,7 @@ def one_size(platform, count: int) -> dict[str, float]:
         "creatorName": "Bench Org", "date": None}, extensions={"sequence": "2"})
     try:
         start = time.perf_counter()
-        publisher.publish(envelope.to_amqp(event))
+        publisher.publish(envelope.to_amqp(benchlib.signed(platform.signing_keys, event)))
         last_through_broker = spy.wait_for(count)
         deadline = time.monotonic() + 60
         while len(clients.received) < len(sample) and time.monotonic() < deadline:
