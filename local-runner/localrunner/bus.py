@@ -89,7 +89,8 @@ class RabbitBus:
                 "x-message-ttl": delay, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": name})
 
     def delete_all(self, specs, *, exchange: bool = True) -> None:
-        """Remove what ``declare`` made for ``specs`` (and the exchange): a namespace's topology, gone for good."""
+        """Remove what ``declare`` made for ``specs`` (and the exchanges: the events' and the Socket.IO pushes',
+        which whoever pushed last declared): a namespace's topology, gone for good."""
         connection = self._connect()
         try:
             channel = connection.channel()
@@ -99,6 +100,7 @@ class RabbitBus:
                     channel.queue_delete(queue)
             if exchange:
                 channel.exchange_delete(self.exchange)
+                channel.exchange_delete(f"{self.exchange}.socketio")
         finally:
             connection.close()
 
