@@ -13,6 +13,16 @@ from runtime.contract import HttpTrigger
 from runtime.invoke import CORS_HEADERS
 
 
+async def read_body(receive) -> bytes:
+    """An ASGI request's whole body, however many messages it came in."""
+    body = bytearray()
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return bytes(body)
+
+
 def _not_found(message: str) -> tuple[int, dict[str, str], bytes]:
     return 404, {"Content-Type": "application/json"}, json.dumps({"error": "not_found", "message": message}).encode()
 
@@ -58,12 +68,7 @@ def create_app(specs: Iterable, platform, socket_proxy=None):
         host = headers.get("host", "").split(":")[0]
         group = host.split(".")[0]
         method, path = scope["method"], scope["path"]
-        body = bytearray()
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         if method == "OPTIONS":
             status, out_headers, payload = 204, {}, b""
         else:
@@ -72,11 +77,11 @@ def create_app(specs: Iterable, platform, socket_proxy=None):
                 status, out_headers, payload = _not_found(f"No function serves {method} {path} on {host}")
             elif hasattr(platform, "call_http_async"):
                 status, out_headers, payload = await platform.call_http_async(
-                    spec, method, path, scope.get("query_string", b"").decode("latin-1"), headers, bytes(body))
+                    spec, method, path, scope.get("query_string", b"").decode("latin-1"), headers, body)
             else:
                 status, out_headers, payload = await asyncio.to_thread(
                     platform.call_http, spec, method, path, scope.get("query_string", b"").decode("latin-1"),
-                    headers, bytes(body))
+                    headers, body)
         out = {**{k.lower(): v for k, v in out_headers.items()}, **{k.lower(): v for k, v in CORS_HEADERS.items()}}
         await send({"type": "http.response.start", "status": status,
                     "headers": [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in out.items()]})

@@ -9,19 +9,20 @@ import logging
 import os
 import subprocess
 import sys
-import time
-
-import httpx
 
 from runtime.registry import REPO_ROOT
 
+from .children import ChildProcess
 from .socketproxy import SocketProxy
 
 log = logging.getLogger("localrunner.realtime")
 READY_SECONDS = 30.0
 
 
-class Replica:
+class Replica(ChildProcess):
+    kind = "realtime replica"
+    ready_seconds = READY_SECONDS
+
     def __init__(self, name: str, host: str, port: int, env: dict[str, str]):
         self.name, self.host, self.port = name, host, port
         self.url = f"http://{host}:{port}"
@@ -34,36 +35,9 @@ class Replica:
                                          str(self.port)], cwd=REPO_ROOT, env=self._env, stdin=subprocess.DEVNULL)
         return self
 
-    def wait_ready(self, timeout: float = READY_SECONDS) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"realtime replica {self.name} exited with {self.process.returncode}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"realtime replica {self.name} did not answer /health within {timeout:.0f} s")
-
     @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def kill(self) -> None:
-        """Die without saying goodbye (SIGKILL): no disconnect handlers, no retirement, no last heartbeat."""
-        if self.alive:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.alive:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+    def ready_url(self) -> str:
+        return f"{self.url}/health"
 
 
 class RealtimeService:

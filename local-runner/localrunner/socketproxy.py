@@ -14,6 +14,8 @@ import itertools
 import json
 from urllib.parse import parse_qs
 
+from .gateway import read_body
+
 HOP_BY_HOP = {"host", "date", "server", "connection", "upgrade", "keep-alive", "transfer-encoding", "content-length", "te",
               "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-accept",
               "sec-websocket-protocol"}
@@ -63,16 +65,11 @@ class SocketProxy:
     async def _http(self, replica, sid, method, target, headers, receive, send) -> None:
         import aiohttp
 
-        body = bytearray()
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         try:
             if replica is None:
                 raise aiohttp.ClientConnectionError("unknown session")
-            async with self._client().request(method, target, headers=headers, data=bytes(body)) as answer:
+            async with self._client().request(method, target, headers=headers, data=body) as answer:
                 payload = await answer.read()
                 status, out = answer.status, [(k.lower(), v) for k, v in answer.headers.items()
                                               if k.lower() not in HOP_BY_HOP]

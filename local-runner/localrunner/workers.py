@@ -33,6 +33,8 @@ from runtime.contract import EventTrigger
 from runtime.registry import REPO_ROOT
 
 from .bus import PARALLELISM, RabbitBus
+from .children import ChildProcess
+from .gateway import read_body
 
 log = logging.getLogger("localrunner.workers")
 FUNCTION_HEADER = "x-localrunner-function"  # which function a forwarded request is for
@@ -57,12 +59,7 @@ def worker_app(specs, platform, answered: Counter, lock: threading.Lock, ready: 
     async def answer(scope, receive, send):
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         path, query = scope["path"], scope.get("query_string", b"").decode("latin-1")
-        body = bytearray()
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         if path == f"{CONTROL}/ready":
             status, out, payload = _json(200 if ready.is_set() else 503, {"ready": ready.is_set()})
         elif path == f"{CONTROL}/answered":
@@ -78,7 +75,7 @@ def worker_app(specs, platform, answered: Counter, lock: threading.Lock, ready: 
         elif headers.get(FUNCTION_HEADER) in by_name:
             forwarded = {k: v for k, v in headers.items() if k != FUNCTION_HEADER}
             status, out, payload = await call(by_name[headers[FUNCTION_HEADER]], scope["method"], path, query,
-                                              forwarded, bytes(body))
+                                              forwarded, body)
         else:
             status, out, payload = _json(404, {"error": "not_found", "message": "no such function on this worker"})
         await send({"type": "http.response.start", "status": status,
@@ -149,8 +146,12 @@ def _set_when_started(server, ready: threading.Event) -> None:
     ready.set()
 
 
-class Worker:
+class Worker(ChildProcess):
     """One worker process seen from the gateway's process: started, restarted after it dies, killed on demand."""
+
+    kind = "worker"
+    ready_seconds = READY_SECONDS
+    stop_seconds = 15.0
 
     def __init__(self, name: str, host: str, port_file: str, command: list[str], env: dict[str, str],
                  groups: tuple[str, ...]):
@@ -175,39 +176,12 @@ class Worker:
                 self._url = f"http://{self.host}:{f.read().strip()}"
         return self._url or ""
 
-    def wait_ready(self, timeout: float = READY_SECONDS) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"worker {self.name} exited with {self.process.returncode}")
-            try:
-                if self.url and httpx.get(f"{self.url}{CONTROL}/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"worker {self.name} was not ready within {timeout:.0f} s")
-
     @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+    def ready_url(self) -> str:
+        return f"{self.url}{CONTROL}/ready" if self.url else ""
 
     def serves(self, group: str) -> bool:
         return not self.groups or group in self.groups
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Die as a crashed replica does (SIGKILL: no goodbye, unacked deliveries go back to the queues)."""
-        if self.alive:
-            self.process.send_signal(sig)
-            self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.alive:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 class WorkerPool:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import socketio
 
-from integration_support import AMQP_URL, Api, Broker
+from integration_support import AMQP_URL, Api, broker  # noqa: F401  (resolved against this module's platform)
 from localrunner.app import LocalPlatform, Settings, free_port
 from localrunner.bus import wait_until
 
@@ -53,13 +53,6 @@ def api(platform):
     api = Api(platform)
     yield api
     api.client.close()
-
-
-@pytest.fixture
-def broker(platform):
-    b = Broker(platform.exchange, platform.signing_keys)
-    yield b
-    b.close()
 
 
 @pytest.fixture
