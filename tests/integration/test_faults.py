@@ -35,7 +35,7 @@ pytestmark = pytest.mark.faults
 CAPACITY, BUYERS, FANS, MIRRORED_FOLLOWERS = 10, 14, 4, 1000
 LOAD_SECONDS = 12.0  # buyers start evenly over this span
 SETTLE_SECONDS = 90.0
-STORE_PAUSE_SECONDS = 40.0
+STORE_PAUSE_SECONDS = 120.0  # at most: the store is resumed once something was dead-lettered
 
 
 @pytest.fixture(scope="module")
@@ -308,10 +308,13 @@ def test_a_paused_store_dead_letters_what_it_could_not_take_and_the_replay_lands
                 "avatar": "http://media.localhost/users/default.png", "bio": None, "interests": None,
                 "language": "en", "role": "member"}, sequence=1)
             publisher.close()
-            # Longer than a 10 s function's whole retry schedule (19 s of delays past its lease, 8 attempts of about
-            # 2 s each against a frozen store): chat's and ticketing's mirrors dead-letter it. The 30 s functions'
-            # retries outlast the outage and land it themselves.
-            time.sleep(STORE_PAUSE_SECONDS)
+            # Frozen until a 10 s function (chat's or ticketing's users mirror) has gone through its whole retry
+            # schedule (delays past its lease, attempts of about 2 s each against the frozen store) and
+            # dead-lettered the event; the 30 s functions' retries outlast the outage and land it themselves.
+            bus = rig.platform.bus
+            mirrors = [rig.platform.spec(name) for name in ("chat-mirror-users", "ticketing-mirror-users")]
+            assert wait_until(lambda: any(bus.depth(f"{bus.queue_name(m)}.dlq") for m in mirrors),
+                              timeout=STORE_PAUSE_SECONDS, interval=0.5)
         finally:
             rig.store.resume()
 
